@@ -1,0 +1,31 @@
+# The two commands a new user needs: `make demo` and `make test`. Each sets itself up from scratch.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
+WORKDIR ?= runs/demo
+
+.PHONY: demo test fashion-mnist clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+# Debian's dataset-fashion-mnist package when its files are missing and apt is usable; otherwise the demo
+# falls back to the tfds catalog download (network needed).
+fashion-mnist:
+	@if [ ! -e $(FASHION_MNIST_DIR)/train-images-idx3-ubyte.gz ] && command -v apt-get >/dev/null \
+	    && [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist || true; fi
+
+demo: $(STAMP) fashion-mnist
+	$(PY) -m experiments.demo --workdir=$(WORKDIR) --fashion_mnist_dir=$(FASHION_MNIST_DIR)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --durations=15 tests
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,131 @@
+"""GPT: a decoder-only causal language model with GPT-2's structure and parameter names.
+
+    config = gpt.GPTConfig(vocab_size=256, max_len=128, num_layers=2, num_heads=4, d_model=64, d_mlp=256)
+    apply_fn, params = gpt.build(config, jax.random.key(0))
+    logits_BLV = apply_fn(params, {"inputs": tokens_BL})                      # f32[B, L, V]
+    logits_BLV, hidden = apply_fn(params, batch, return_intermediates=True)  # hidden["block_0"]: [B, L, D]
+
+Parameter tree (plain nested dict, float32):
+    "embed": {"embedding": [V, D]}, "pos_embed": [max_len, D] (learned positions only),
+    "block_{i}": {"ln1": {"scale", "bias"}, "attn": {"q", "k", "v", "o"}, "ln2", "mlp": {"up", "down"}},
+    "ln_f": {"scale", "bias"}, "head": {"kernel": [D, V]} (untied only; no bias, as GPT-2's lm_head).
+Initialisation follows GPT-2: N(0, 0.02) weights, residual output projections ("o", "down") scaled by
+1/sqrt(2 * num_layers), zero biases, unit layer-norm scales.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from typing import Any
+
+import flax.core
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from attent_jax.models import fields
+from attent_jax.models.layers import Block
+
+POSITIONS = ("learned", "rotary")
+INIT_STDDEV = 0.02
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class GPTConfig:
+  """Hyperparameters of a GPT. `dtype` is the compute dtype ("float32" | "bfloat16")."""
+
+  vocab_size: int
+  max_len: int
+  num_layers: int
+  num_heads: int
+  d_model: int
+  d_mlp: int
+  positions: str = "learned"
+  tie_embeddings: bool = True
+  use_bias: bool = True
+  dropout: float = 0.0
+  dtype: str = "float32"
+  layer_norm_eps: float = 1e-5
+
+  def __post_init__(self):
+    fields.require_positive(vocab_size=self.vocab_size, max_len=self.max_len,
+                            num_layers=self.num_layers, num_heads=self.num_heads,
+                            d_model=self.d_model, d_mlp=self.d_mlp,
+                            layer_norm_eps=self.layer_norm_eps)
+    fields.require_divisible("d_model", self.d_model, "num_heads", self.num_heads)
+    fields.require_choice("positions", self.positions, POSITIONS)
+    if self.positions == "rotary" and (self.d_model // self.num_heads) % 2:
+      raise ValueError(f"positions='rotary' needs an even head size; d_model // num_heads = "
+                       f"{self.d_model // self.num_heads}")
+    fields.require_dropout(self.dropout)
+    fields.require_dtype(self.dtype)
+
+
+class _GPT(nn.Module):
+  config: GPTConfig
+
+  @nn.compact
+  def __call__(self, inputs_BL: jax.Array, *, deterministic: bool
+               ) -> tuple[jax.Array, dict[str, jax.Array]]:
+    cfg = self.config
+    dtype = fields.compute_dtype(cfg.dtype)
+    normal = nn.initializers.normal(INIT_STDDEV)
+    embed = nn.Embed(cfg.vocab_size, cfg.d_model, dtype=dtype, param_dtype=jnp.float32,
+                     embedding_init=normal, name="embed")
+    h_BLD = embed(inputs_BL)
+    if cfg.positions == "learned":
+      pos_embed_MD = self.param("pos_embed", nn.initializers.normal(0.01), (cfg.max_len, cfg.d_model))
+      h_BLD = h_BLD + pos_embed_MD[: inputs_BL.shape[1]].astype(dtype)[None]
+    h_BLD = nn.Dropout(cfg.dropout)(h_BLD, deterministic=deterministic)
+
+    hidden = {}
+    for i in range(cfg.num_layers):
+      h_BLD = Block(cfg.num_heads, cfg.d_mlp, causal=True, rotary=cfg.positions == "rotary",
+                    use_bias=cfg.use_bias, dropout=cfg.dropout, layer_norm_eps=cfg.layer_norm_eps,
+                    dtype=dtype, kernel_init=normal,
+                    out_kernel_init=nn.initializers.normal(INIT_STDDEV / math.sqrt(2 * cfg.num_layers)),
+                    name=f"block_{i}")(h_BLD, deterministic=deterministic)
+      hidden[f"block_{i}"] = h_BLD
+
+    # Final norm and the output projection run in float32 whatever the compute dtype.
+    h_BLD = nn.LayerNorm(cfg.layer_norm_eps, dtype=jnp.float32, name="ln_f")(h_BLD)
+    if cfg.tie_embeddings:
+      logits_BLV = jnp.einsum("BLD,VD->BLV", h_BLD, embed.embedding)
+    else:
+      logits_BLV = nn.Dense(cfg.vocab_size, use_bias=False, dtype=jnp.float32,
+                            kernel_init=normal, name="head")(h_BLD)
+    return logits_BLV, hidden
+
+
+ApplyFn = Callable[..., Any]
+
+
+def build(config: GPTConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
+  """Initialises a GPT. Returns (apply_fn, params); params is a plain nested dict of float32 arrays.
+
+  apply_fn(params, batch, *, train=False, rng=None, return_intermediates=False):
+    batch: {"inputs": int32[B, L]} with L <= max_len (a longer L is a ValueError at trace time).
+    Returns logits f32[B, L, V], or (logits, {"block_i": h_BLD}) with the residual stream after
+    each block (in the compute dtype) when return_intermediates=True.
+    Pure and jittable (keep `train` and `return_intermediates` static). Dropout is applied only
+    when train=True, which requires `rng`.
+  """
+  model = _GPT(config)
+  variables = model.init(key, jnp.zeros((1, 1), jnp.int32), deterministic=True)
+  params = flax.core.unfreeze(variables["params"])
+
+  def apply_fn(params: dict[str, Any], batch: dict[str, jax.Array], *, train: bool = False,
+               rng: jax.Array | None = None, return_intermediates: bool = False):
+    inputs_BL = batch["inputs"]
+    if inputs_BL.ndim != 2:
+      raise ValueError(f"batch['inputs'] must be int[B, L], got shape {inputs_BL.shape}")
+    if inputs_BL.shape[1] > config.max_len:
+      raise ValueError(f"sequence length {inputs_BL.shape[1]} exceeds GPTConfig.max_len="
+                       f"{config.max_len}")
+    logits_BLV, hidden = model.apply({"params": params}, inputs_BL, deterministic=not train,
+                                     rngs=fields.dropout_rngs(train, rng))
+    return (logits_BLV, hidden) if return_intermediates else logits_BLV
+
+  return apply_fn, params
