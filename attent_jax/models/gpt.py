@@ -1,9 +1,10 @@
 """GPT: a decoder-only causal language model with GPT-2's structure and parameter names.
 
-    config = gpt.GPTConfig(vocab_size=256, max_len=128, num_layers=2, num_heads=4, d_model=64, d_mlp=256)
+    config = gpt.GPTConfig(vocab_size=256, max_len=128, num_layers=2, num_heads=4, d_model=64,
+                           d_mlp=256)
     apply_fn, params = gpt.build(config, jax.random.key(0))
     logits_BLV = apply_fn(params, {"inputs": tokens_BL})                      # f32[B, L, V]
-    logits_BLV, hidden = apply_fn(params, batch, return_intermediates=True)  # hidden["block_0"]: [B, L, D]
+    logits_BLV, hidden = apply_fn(params, batch, return_intermediates=True)  # hidden["block_0"]: BLD
 
 Parameter tree (plain nested dict, float32):
     "embed": {"embedding": [V, D]}, "pos_embed": [max_len, D] (learned positions only),
@@ -76,16 +77,17 @@ class _GPT(nn.Module):
                      embedding_init=normal, name="embed")
     h_BLD = embed(inputs_BL)
     if cfg.positions == "learned":
-      pos_embed_MD = self.param("pos_embed", nn.initializers.normal(0.01), (cfg.max_len, cfg.d_model))
+      pos_embed_MD = self.param("pos_embed", nn.initializers.normal(0.01),
+                                (cfg.max_len, cfg.d_model))
       h_BLD = h_BLD + pos_embed_MD[: inputs_BL.shape[1]].astype(dtype)[None]
     h_BLD = nn.Dropout(cfg.dropout)(h_BLD, deterministic=deterministic)
 
+    out_init = nn.initializers.normal(INIT_STDDEV / math.sqrt(2 * cfg.num_layers))
     hidden = {}
     for i in range(cfg.num_layers):
       h_BLD = Block(cfg.num_heads, cfg.d_mlp, causal=True, rotary=cfg.positions == "rotary",
                     use_bias=cfg.use_bias, dropout=cfg.dropout, layer_norm_eps=cfg.layer_norm_eps,
-                    dtype=dtype, kernel_init=normal,
-                    out_kernel_init=nn.initializers.normal(INIT_STDDEV / math.sqrt(2 * cfg.num_layers)),
+                    dtype=dtype, kernel_init=normal, out_kernel_init=out_init,
                     name=f"block_{i}")(h_BLD, deterministic=deterministic)
       hidden[f"block_{i}"] = h_BLD
 

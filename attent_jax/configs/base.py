@@ -1,0 +1,64 @@
+"""The fields every experiment config has, with their defaults. Experiment configs start from here.
+
+A config is an ml_collections ConfigDict, locked by `experiments/train.py` so a mistyped key on the
+command line (`--config.train.epohcs=3`) is an error, not a silently ignored setting. Empty strings and 0
+mean "unset" (ConfigDict fields keep one type).
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+
+def base_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+
+  config.data = ml_collections.ConfigDict(dict(
+      name="fashion_mnist_local",  # A local builder (see attent_jax.data) or any tfds catalog name.
+      split="train",               # The pool the teacher selects from.
+      eval_split="test",
+      source_dir="",               # Local builders: the IDX directory / code directory ("" = default).
+      data_dir="",                 # Where tfds writes array_record files ("" = ~/tensorflow_datasets).
+      limit=0,                     # Keep the first `limit` pool examples (0 = all).
+      eval_limit=0,
+      seq_len=0,                   # Token pools: sequence length (0 = the model's max_len).
+  ))
+
+  config.model = ml_collections.ConfigDict()  # `kind` ("vit" | "gpt" | "mae") + the model's fields.
+
+  config.lora = ml_collections.ConfigDict(dict(
+      enabled=False, rank=8, alpha=16.0, targets=("q", "k", "v", "o", "up", "down")))
+  # Initial weights: "" (random), a workdir of an earlier attent_jax run (its final params), or a local
+  # Hugging Face GPT-2 directory (config.json + model.safetensors).
+  config.init = ml_collections.ConfigDict(dict(checkpoint=""))
+
+  # The teacher: a preset of attent_jax.selection (or "full_data") and overrides of its arguments.
+  config.teacher = ml_collections.ConfigDict(dict(name="full_data", overrides={}))
+
+  config.train = ml_collections.ConfigDict(dict(
+      epochs=10,
+      batch_size=128,
+      eval_batch_size=512,         # Also the batch size of fresh scoring passes.
+      learning_rate=1e-3,
+      min_learning_rate_ratio=0.01,
+      warmup_steps=100,
+      weight_decay=1e-4,
+      grad_clip=1.0,
+      num_devices=0,               # 0 = all devices.
+      fsdp=False,                  # Shard large kernels over the data axis (FSDP) instead of replicating.
+      log_every_steps=50,
+      checkpoint_every_steps=0,    # 0 = at the end of each epoch only.
+      eval_every_epochs=1,
+      max_to_keep=3,
+  ))
+
+  config.probe = ml_collections.ConfigDict(dict(  # Linear probe of an MAE encoder.
+      enabled=False, train_examples=5000, eval_examples=2000))
+  return config
+
+
+def is_smoke(arg: str | None) -> bool:
+  if arg not in (None, "", "smoke"):
+    raise ValueError(f"unknown config argument {arg!r}; expected nothing or 'smoke'")
+  return arg == "smoke"

@@ -1,0 +1,187 @@
+"""From a config to everything a run needs, validated before anything compiles.
+
+`build(config)` checks the config, loads the pools, builds the model (random, pretrained or from an earlier
+run), the teacher, the optimizer and its LR schedule over the steps that will really happen, and the mesh.
+Every mistake a user can make in a config surfaces here as a ValueError/FileNotFoundError that names it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import pathlib
+
+import jax
+import ml_collections
+import optax
+
+from attent_jax import data as data_lib
+from attent_jax import selection
+from attent_jax import sharding as sharding_lib
+from attent_jax import tasks as tasks_lib
+from attent_jax.models import gpt, lora, mae, pretrained, vit
+
+_MODELS = {"vit": (vit.ViTConfig, vit.build), "gpt": (gpt.GPTConfig, gpt.build),
+           "mae": (mae.MAEConfig, mae.build)}
+TEACHERS = tuple(selection.PRESETS)
+
+
+@dataclasses.dataclass
+class Experiment:
+  config: ml_collections.ConfigDict
+  mesh: jax.sharding.Mesh
+  train_pool: data_lib.Pool
+  eval_pool: data_lib.Pool
+  batcher: data_lib.Batcher
+  eval_batcher: data_lib.Batcher
+  task: tasks_lib.Task
+  teacher: selection.Teacher
+  optimizer: optax.GradientTransformation
+  learning_rate: optax.Schedule
+  steps_per_epoch: tuple[int, ...]
+  fingerprint: dict
+
+  @property
+  def total_steps(self) -> int:
+    return sum(self.steps_per_epoch)
+
+
+def _require(condition: bool, message: str) -> None:
+  if not condition:
+    raise ValueError(message)
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+  """Checks the config's values that do not need data or devices. Raises ValueError naming the field."""
+  train = config.train
+  _require(config.model.get("kind") in _MODELS,
+           f"config.model.kind must be one of {sorted(_MODELS)}, got {config.model.get('kind')!r}")
+  for name in ("epochs", "batch_size", "eval_batch_size", "log_every_steps", "eval_every_epochs",
+               "max_to_keep"):
+    _require(int(train[name]) > 0, f"config.train.{name} must be positive, got {train[name]}")
+  _require(train.learning_rate > 0, f"config.train.learning_rate must be > 0, got {train.learning_rate}")
+  _require(0 <= train.min_learning_rate_ratio <= 1, "config.train.min_learning_rate_ratio must be in [0, 1]")
+  _require(train.warmup_steps >= 0, f"config.train.warmup_steps must be >= 0, got {train.warmup_steps}")
+  _require(train.weight_decay >= 0, f"config.train.weight_decay must be >= 0, got {train.weight_decay}")
+  _require(train.grad_clip >= 0, f"config.train.grad_clip must be >= 0, got {train.grad_clip}")
+  _require(train.checkpoint_every_steps >= 0, "config.train.checkpoint_every_steps must be >= 0")
+  _require(config.data.limit >= 0 and config.data.eval_limit >= 0, "config.data limits must be >= 0")
+  _require(config.teacher.name in TEACHERS,
+           f"unknown teacher {config.teacher.name!r}; expected one of {TEACHERS}")
+  devices = train.num_devices or jax.device_count()
+  _require(0 < devices <= jax.device_count(),
+           f"config.train.num_devices={train.num_devices} but {jax.device_count()} device(s) exist")
+  for name in ("batch_size", "eval_batch_size"):
+    _require(train[name] % devices == 0,
+             f"config.train.{name}={train[name]} is not divisible by the {devices} devices")
+  if config.lora.enabled:
+    _require(config.lora.rank > 0, f"config.lora.rank must be positive, got {config.lora.rank}")
+    _require(config.model.kind == "gpt", "LoRA fine-tuning is supported for the gpt model")
+
+
+def model_config(config: ml_collections.ConfigDict):
+  """The model's frozen dataclass config (validated by its __post_init__)."""
+  fields = dict(config.model)
+  config_cls, _ = _MODELS[fields.pop("kind")]
+  try:
+    return config_cls(**fields)
+  except TypeError as error:  # An unknown or missing field.
+    raise ValueError(f"config.model does not fit {config_cls.__name__}: {error}") from error
+
+
+def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
+  """The model (random, pretrained, or from an earlier run; LoRA-wrapped if asked) joined to its loss.
+
+  config.init.checkpoint: "" (random init), a local Hugging Face GPT-2 directory (its config.json then
+  defines the model), or the workdir of a finished attent_jax run of the same model (its final_params/).
+  """
+  model_kind = config.model.kind
+  _, build_fn = _MODELS[model_kind]
+  model_cfg, key = model_config(config), jax.random.key(config.seed)
+  source = pathlib.Path(config.init.checkpoint) if config.init.checkpoint else None
+  if source is not None and (source / "config.json").is_file():
+    _require(model_kind == "gpt", "a Hugging Face GPT-2 checkpoint needs config.model.kind='gpt'")
+    model_cfg, params = pretrained.load_gpt2(source)
+    apply_fn, _ = build_fn(model_cfg, key)
+  else:
+    apply_fn, params = build_fn(model_cfg, key)
+    if source is not None:
+      if not (source / "final_params").is_dir():
+        raise FileNotFoundError(
+            f"config.init.checkpoint={str(source)!r} is neither a Hugging Face GPT-2 directory "
+            "(config.json + model.safetensors) nor the workdir of a finished attent_jax run "
+            "(final_params/)")
+      from attent_jax import checkpoint  # pylint: disable=g-import-not-at-top
+      params = checkpoint.load_params(source / "final_params", params)
+  kind = tasks_lib.KINDS[model_kind]
+  encode_fn = mae.make_encoder(model_cfg) if model_kind == "mae" else None
+  if not config.lora.enabled:
+    return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, encode_fn=encode_fn)
+  lora_cfg = lora.LoRAConfig(rank=config.lora.rank, alpha=config.lora.alpha,
+                             targets=tuple(config.lora.targets))
+  apply_fn, params = lora.wrap(apply_fn, params, lora_cfg, jax.random.fold_in(key, 1))
+  return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, partition=lora.partition,
+                        combine=lora.combine)
+
+
+def _load_pools(config, model_cfg):
+  data = config.data
+  seq_len = data.seq_len or getattr(model_cfg, "max_len", 0) or None
+  if seq_len and hasattr(model_cfg, "max_len") and seq_len > model_cfg.max_len:
+    raise ValueError(f"config.data.seq_len={seq_len} exceeds the model's max_len={model_cfg.max_len}")
+  kwargs = dict(data_dir=data.data_dir or None, source_dir=data.source_dir or None, seq_len=seq_len)
+  train_pool = data_lib.load_pool(data.name, data.split, limit=data.limit or None, **kwargs)
+  eval_pool = data_lib.load_pool(data.name, data.eval_split, limit=data.eval_limit or None, **kwargs)
+  wants_tokens = config.model.kind == "gpt"
+  if (train_pool.kind == "tokens") != wants_tokens:
+    raise ValueError(f"dataset {data.name} holds {train_pool.kind} examples, which a "
+                     f"{config.model.kind} model cannot train on")
+  return train_pool, eval_pool
+
+
+def make_teacher(config, pool_size: int) -> selection.Teacher:
+  overrides = dict(config.teacher.overrides)
+  return selection.make_teacher(config.teacher.name, pool_size=pool_size,
+                                total_epochs=config.train.epochs,
+                                batch_size=config.train.batch_size, **overrides)
+
+
+def make_optimizer(config, steps_per_epoch):
+  train = config.train
+  total_steps = max(sum(steps_per_epoch), 1)
+  warmup = min(train.warmup_steps, max(total_steps - 1, 0))
+  schedule = optax.warmup_cosine_decay_schedule(
+      init_value=0.0, peak_value=train.learning_rate, warmup_steps=warmup, decay_steps=total_steps,
+      end_value=train.learning_rate * train.min_learning_rate_ratio)
+  chain = [optax.clip_by_global_norm(train.grad_clip)] if train.grad_clip else []
+  chain.append(optax.adamw(schedule, b1=0.9, b2=0.98, weight_decay=train.weight_decay))
+  return optax.chain(*chain), schedule
+
+
+def fingerprint(config) -> dict:
+  """What a checkpoint belongs to: the model, the data it trains on and the trainable set."""
+  return json.loads(json.dumps({"model": dict(config.model), "lora": dict(config.lora),
+                                "data": [config.data.name, config.data.split]}, default=list))
+
+
+def build(config: ml_collections.ConfigDict) -> Experiment:
+  """Validates `config` and builds every piece of the run. Compiles nothing."""
+  validate(config)
+  model_cfg = model_config(config)
+  mesh = sharding_lib.make_mesh(config.train.num_devices or None)
+  train_pool, eval_pool = _load_pools(config, model_cfg)
+  _require(config.train.batch_size <= train_pool.size,
+           f"config.train.batch_size={config.train.batch_size} exceeds the pool of {train_pool.size}")
+  teacher = make_teacher(config, train_pool.size)
+  steps = tuple(math.ceil(teacher.expected_count(epoch) / config.train.batch_size)
+                for epoch in range(config.train.epochs))
+  optimizer, schedule = make_optimizer(config, steps)
+  batch_sharding = sharding_lib.batch_sharding(mesh)
+  return Experiment(
+      config=config, mesh=mesh, train_pool=train_pool, eval_pool=eval_pool,
+      batcher=data_lib.Batcher(train_pool, config.train.batch_size, batch_sharding),
+      eval_batcher=data_lib.Batcher(eval_pool, config.train.eval_batch_size, batch_sharding),
+      task=build_task(config), teacher=teacher, optimizer=optimizer, learning_rate=schedule,
+      steps_per_epoch=steps, fingerprint=fingerprint(config))
+

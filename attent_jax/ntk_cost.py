@@ -1,0 +1,151 @@
+"""The cost model behind `empirical_ntk(method="auto")`: FLOPs and peak memory of the two methods.
+
+Notation: N1, N2 pool sizes, processed in blocks of n1 x n2 examples (n = chunk_size, or the whole
+pool); O1, O2 outputs per example; O_t, O_d the sizes of the traced and diagonal output axes,
+p1, p2 the sizes of the paired ones (O = O_t O_d p); P differentiated parameters; F the FLOPs of one
+forward pass of one example (XLA's cost analysis of the lowered single-example apply_fn); A the
+bytes one forward pass touches (the same analysis; an upper bound on its activations). A reverse
+(VJP) or tangent (JVP) pass costs about 2F: each matmul y = x W becomes two.
+
+  jacobian (contract per-example Jacobians), per block:
+    FLOPs  = n1 F (1 + 2 O1) + n2 F (1 + 2 O2)      one forward and O backward passes per example
+           + 2 n1 n2 O_t O_d p1 p2 P                  the contraction
+    memory = 4 (n1 + n2) O P + (n1 + n2) O A           both Jacobians, O backward passes in flight
+  ntvp (NTK-vector products: for every output e_j of x2, J1 (J2^T e_j)), per block:
+    FLOPs  = n2 F (1 + 2 O2) + n1 F + 2 n1 n2 O2 F     vjps for x2's basis; linearize x1; one JVP
+                                                       over x1 per basis vector
+    memory = (1 + t) n1 A + 4 O2 P + O2 A              x1's residuals, t tangents in flight
+A symmetric kernel (x2=None) computes the upper block triangle, and its diagonal blocks need one
+set of Jacobians. Dropping the Jacobian-computing terms, ntvp / jacobian ~ F / (p1 p2 P): the NTK
+vector products win only when a forward pass is cheap relative to the parameter count times the
+paired outputs (e.g. untraced logits of an MLP). A transformer reuses every weight at each of its
+L positions (F ~ 2 L P), so the Jacobian contraction wins by about L for traced outputs.
+
+`auto` takes the method with fewer FLOPs among those whose peak memory fits the budget (the one
+with the smaller peak when neither fits). Pure jax; nothing here runs the model, it only lowers it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import jax
+
+from attent_jax.ntk_axes import OutputAxes
+from attent_jax.ntk_batching import Batch, as_batch_of_one, batch_size
+from attent_jax.ntk_params import ParamFilter, num_params
+
+DEFAULT_MEMORY_BUDGET_BYTES = 4 * 2**30
+# ntvp pushes at most this many (tangent, example) pairs through one JVP at a time.
+MAX_TANGENT_EXAMPLES = 1024
+_FLOAT_BYTES = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodCost:
+  """Estimated FLOPs of a whole kernel and the peak bytes of one block, for one method."""
+
+  flops: float
+  peak_bytes: float
+
+
+@dataclasses.dataclass(frozen=True)
+class NTKCost:
+  """Both methods' estimates, the quantities they came from, and `method`: what auto picks."""
+
+  jacobian: MethodCost
+  ntvp: MethodCost
+  forward_flops: float
+  forward_bytes: float
+  num_params: int
+  method: str
+
+  @property
+  def ntvp_over_jacobian(self) -> float:
+    """Predicted time ratio ntvp / jacobian (from FLOPs)."""
+    return self.ntvp.flops / self.jacobian.flops
+
+
+def tangent_batch(num_outputs: int, n1: int) -> int:
+  """How many basis tangents ntvp pushes through one batched JVP over n1 examples."""
+  return max(1, min(num_outputs, MAX_TANGENT_EXAMPLES // max(n1, 1)))
+
+
+def forward_cost(apply_fn: Callable[[Any, Batch], jax.Array], params: Any,
+                 x: Batch) -> tuple[float, float]:
+  """(FLOPs, bytes accessed) of one forward pass of one example, from XLA's cost analysis.
+
+  Lowers (does not compile or run) apply_fn on the first example of `x`. Falls back to
+  (2 * number of params, 4 * number of params) when the backend reports no analysis.
+  """
+  example = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), x)
+  abstract_params = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), params)
+  lowered = jax.jit(lambda p, e: apply_fn(p, as_batch_of_one(e))).lower(abstract_params, example)
+  analysis = lowered.cost_analysis()
+  if isinstance(analysis, (list, tuple)):
+    analysis = analysis[0] if analysis else None
+  total = num_params(params)
+  if not analysis or not analysis.get("flops"):
+    return 2.0 * total, float(_FLOAT_BYTES * total)
+  return float(analysis["flops"]), float(analysis.get("bytes accessed", _FLOAT_BYTES * total))
+
+
+def estimate_cost(
+    apply_fn: Callable[[Any, Batch], jax.Array], params: Any, x1: Batch, x2: Batch | None = None,
+    *, trace_axes: Iterable[int] = (-1,), diagonal_axes: Iterable[int] = (),
+    param_filter: ParamFilter | None = None, chunk_size: int | None = None,
+    memory_budget_bytes: float = DEFAULT_MEMORY_BUDGET_BYTES,
+) -> NTKCost:
+  """Estimates both methods for `empirical_ntk` with the same arguments, and picks one.
+
+  Shapes only: evaluates apply_fn abstractly (jax.eval_shape) and lowers it once for one example.
+  See the module docstring for the formulas.
+  """
+  symmetric = x2 is None
+  x2 = x1 if symmetric else x2
+  shape1 = jax.eval_shape(apply_fn, params, x1).shape
+  shape2 = jax.eval_shape(apply_fn, params, x2).shape
+  axes = OutputAxes.create(len(shape1), trace_axes, diagonal_axes)
+  axes.kernel_shape(shape1, shape2)  # validates the pairing of x1's and x2's outputs
+  forward_flops, forward_bytes = forward_cost(apply_fn, params, x1)
+  total_params = num_params(params, param_filter)
+
+  def size(shape, keep) -> int:
+    return math.prod(shape[a] for a in range(1, len(shape)) if keep(a))
+
+  paired = lambda a: a not in axes.trace and a not in axes.diagonal
+  o1, o2 = size(shape1, lambda a: True), size(shape2, lambda a: True)
+  shared = size(shape1, lambda a: not paired(a))
+  p1, p2 = size(shape1, paired), size(shape2, paired)
+  big1, big2 = batch_size(x1), batch_size(x2)
+  n1, n2 = min(chunk_size or big1, big1), min(chunk_size or big2, big2)
+  blocks1, blocks2 = -(-big1 // n1), -(-big2 // n2)
+  if symmetric:
+    diagonal_blocks, other_blocks = blocks1, blocks1 * (blocks1 - 1) // 2
+  else:
+    diagonal_blocks, other_blocks = 0, blocks1 * blocks2
+  f = forward_flops
+
+  contraction = 2.0 * n1 * n2 * shared * p1 * p2 * total_params
+  jac_rows1, jac_rows2 = n1 * f * (1 + 2 * o1), n2 * f * (1 + 2 * o2)
+  jacobian_flops = (diagonal_blocks * (jac_rows1 + contraction)
+                    + other_blocks * (jac_rows1 + jac_rows2 + contraction))
+  ntvp_block = n2 * f * (1 + 2 * o2) + n1 * f + 2.0 * n1 * n2 * o2 * f
+  ntvp_flops = (diagonal_blocks + other_blocks) * ntvp_block
+
+  rows = n1 if other_blocks == 0 else n1 + n2
+  jacobian = MethodCost(jacobian_flops,
+                        _FLOAT_BYTES * rows * o1 * total_params + rows * o1 * forward_bytes)
+  t = tangent_batch(o2, n1)
+  ntvp = MethodCost(ntvp_flops, (1 + t) * n1 * forward_bytes + _FLOAT_BYTES * o2 * total_params
+                    + o2 * forward_bytes)
+  candidates = {"jacobian": jacobian, "ntvp": ntvp}
+  fits = {name: c for name, c in candidates.items() if c.peak_bytes <= memory_budget_bytes}
+  if fits:
+    method = min(fits, key=lambda name: fits[name].flops)
+  else:
+    method = min(candidates, key=lambda name: candidates[name].peak_bytes)
+  return NTKCost(jacobian, ntvp, forward_flops, forward_bytes, total_params, method)

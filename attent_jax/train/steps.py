@@ -1,0 +1,91 @@
+"""The jitted steps: train (with the teacher's free score cache), fresh scoring, and evaluation.
+
+All are pure functions compiled once with explicit shardings on the mesh: the train state and the
+teacher state follow the parameter partition rules (replicated by default), batches are split over
+`data`. The train state and teacher state are donated.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+from attent_jax import sharding as sharding_lib
+from attent_jax.tasks import Task
+from attent_jax.train.state import TrainState, step_key
+
+
+def _weighted_mean(losses_B: jax.Array, batch) -> jax.Array:
+  """Mean of the weighted losses over the batch's real rows (weights are 1 unless reweighting)."""
+  count = jnp.maximum(batch["mask"].sum(), 1).astype(jnp.float32)
+  return (losses_B * batch["weight"]).sum() / count
+
+
+def train_step_fn(task: Task, optimizer: optax.GradientTransformation, teacher):
+  """(state, teacher_state, batch) -> (state, teacher_state, metrics); metrics["losses"] is f32[B]."""
+
+  def train_step(state: TrainState, teacher_state, batch):
+    rng = step_key(state)
+
+    def loss_fn(trainable):
+      params = task.combine(trainable, state.frozen)
+      losses_B = task.losses(params, batch, train=True, rng=rng)
+      return _weighted_mean(losses_B, batch), losses_B
+
+    (loss, losses_B), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    teacher_state = teacher.record(teacher_state, batch["index"], losses_B, batch["mask"])
+    metrics = {"loss": loss, "grad_norm": optax.global_norm(grads), "losses": losses_B}
+    return state._replace(params=params, opt_state=opt_state, step=state.step + 1), teacher_state, metrics
+
+  return train_step
+
+
+def state_shardings(state: TrainState, optimizer, mesh, rules) -> TrainState:
+  """Shardings of a TrainState: params and their optimizer moments by rule, everything else replicated."""
+  replicated = sharding_lib.replicated(mesh)
+  params_sharding = sharding_lib.param_shardings(state.params, mesh, rules)
+  opt_sharding = optax.tree_map_params(
+      optimizer, lambda _, sharding: sharding, state.opt_state, params_sharding,
+      transform_non_params=lambda _: replicated)
+  return TrainState(params=params_sharding,
+                    frozen=sharding_lib.param_shardings(state.frozen, mesh, rules),
+                    opt_state=opt_sharding, step=replicated, rng=replicated)
+
+
+class CompiledSteps:
+  """The run's jitted functions with their shardings, built once per run."""
+
+  def __init__(self, task: Task, optimizer, teacher, mesh, state: TrainState, teacher_state, rules):
+    self.mesh = mesh
+    self.state_sharding = state_shardings(state, optimizer, mesh, rules)
+    replicated = sharding_lib.replicated(mesh)
+    self.teacher_sharding = jax.tree.map(lambda _: replicated, teacher_state)
+    batch = NamedSharding(mesh, P(sharding_lib.DATA_AXIS))
+    self.train = jax.jit(
+        train_step_fn(task, optimizer, teacher),
+        in_shardings=(self.state_sharding, self.teacher_sharding, batch),
+        out_shardings=(self.state_sharding, self.teacher_sharding,
+                       {"loss": replicated, "grad_norm": replicated, "losses": batch}),
+        donate_argnums=(0, 1))
+
+    def score(state: TrainState, batch, kind: str):
+      return task.scores(task.combine(state.params, state.frozen), batch, kind)
+
+    def evaluate(state: TrainState, batch):
+      return task.eval_sums(task.combine(state.params, state.frozen), batch)
+
+    self.score = jax.jit(score, static_argnames="kind", in_shardings=(self.state_sharding, batch),
+                         out_shardings=batch)
+    self.evaluate = jax.jit(evaluate, in_shardings=(self.state_sharding, batch),
+                            out_shardings=replicated)
+    self.record = jax.jit(teacher.record, donate_argnums=0, out_shardings=self.teacher_sharding)
+    self.next_epoch = jax.jit(teacher.next_epoch, out_shardings=(self.teacher_sharding, replicated))
+
+  def place(self, state: TrainState, teacher_state):
+    return (jax.device_put(state, self.state_sharding),
+            jax.device_put(teacher_state, self.teacher_sharding))
+
