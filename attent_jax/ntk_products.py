@@ -47,10 +47,29 @@ def ntk_vector_product(
   Returns:
     f32 array shaped like v. Pure; jitted per (apply_fn, param_filter, chunk_size, trace_axes).
   """
-  ndim = len(jax.eval_shape(apply_fn, params, x).shape)
-  trace_axes = canonical_axes(trace_axes, ndim, "trace_axes")
-  return _ntk_matvec(params, x, v, apply_fn=apply_fn, param_filter=param_filter,
-                     chunk_size=chunk_size, trace_axes=trace_axes)
+  matvec, _ = ntk_operator(apply_fn, params, x, param_filter=param_filter,
+                           chunk_size=chunk_size, trace_axes=trace_axes)
+  return matvec(v)
+
+
+def ntk_operator(
+    apply_fn: ApplyFn, params: Any, x: Batch, *, param_filter: ParamFilter | None = None,
+    chunk_size: int | None = None, trace_axes: Iterable[int] = (),
+) -> tuple[Callable[[jax.Array], jax.Array], tuple[int, ...]]:
+  """K(x, x) as a linear operator: (matvec, shape), matvec(v) = `ntk_vector_product(..., v)`.
+
+  `shape` is the vector shape: apply_fn's output shape without `trace_axes`. Validates the
+  arguments and evaluates apply_fn's shape once; each matvec call is one jitted dispatch.
+  """
+  if chunk_size is not None and chunk_size < 1:
+    raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+  out_shape = jax.eval_shape(apply_fn, params, x).shape
+  trace_axes = canonical_axes(trace_axes, len(out_shape), "trace_axes")
+  shape = tuple(d for a, d in enumerate(out_shape) if a not in trace_axes)
+  matvec = functools.partial(_ntk_matvec, params, x, apply_fn=apply_fn,
+                             param_filter=param_filter, chunk_size=chunk_size,
+                             trace_axes=trace_axes)
+  return matvec, shape
 
 
 def ntk_guided_scores(

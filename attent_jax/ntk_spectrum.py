@@ -23,10 +23,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from attent_jax.ntk_axes import canonical_axes
 from attent_jax.ntk_batching import Batch
 from attent_jax.ntk_params import ParamFilter
-from attent_jax.ntk_products import ApplyFn, _ntk_matvec
+from attent_jax.ntk_products import ApplyFn, ntk_operator
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 # A Lanczos residual below this fraction of the largest Ritz value means an invariant subspace.
@@ -140,12 +139,8 @@ def top_eigenpairs(
   space; tracing an axis multiplies each step's cost by that axis' size (see
   `ntk_vector_product`). Eigenvectors have shape [k, N, *untraced output dims].
   """
-  out_shape = jax.eval_shape(apply_fn, params, x).shape
-  trace_axes = canonical_axes(trace_axes, len(out_shape), "trace_axes")
-  shape = tuple(d for a, d in enumerate(out_shape) if a not in trace_axes)
-  matvec = functools.partial(_ntk_matvec, params, x, apply_fn=apply_fn,
-                             param_filter=param_filter, chunk_size=chunk_size,
-                             trace_axes=trace_axes)
+  matvec, shape = ntk_operator(apply_fn, params, x, param_filter=param_filter,
+                               chunk_size=chunk_size, trace_axes=trace_axes)
   return lanczos_eigenpairs(matvec, shape, k, key=key, max_iters=max_iters, tol=tol)
 
 
