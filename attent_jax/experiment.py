@@ -33,7 +33,8 @@ class Experiment:
   mesh: jax.sharding.Mesh
   train_pool: data_lib.Pool
   eval_pool: data_lib.Pool
-  batcher: data_lib.Batcher
+  batcher: data_lib.Batcher          # Training batches from the pool.
+  score_batcher: data_lib.Batcher    # Scoring passes over the pool (eval batch size).
   eval_batcher: data_lib.Batcher
   task: tasks_lib.Task
   teacher: selection.Teacher
@@ -181,6 +182,7 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
   return Experiment(
       config=config, mesh=mesh, train_pool=train_pool, eval_pool=eval_pool,
       batcher=data_lib.Batcher(train_pool, config.train.batch_size, batch_sharding),
+      score_batcher=data_lib.Batcher(train_pool, config.train.eval_batch_size, batch_sharding),
       eval_batcher=data_lib.Batcher(eval_pool, config.train.eval_batch_size, batch_sharding),
       task=build_task(config), teacher=teacher, optimizer=optimizer, learning_rate=schedule,
       steps_per_epoch=steps, fingerprint=fingerprint(config))

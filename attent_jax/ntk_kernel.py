@@ -68,8 +68,11 @@ def empirical_ntk(
     method = ntk_cost.estimate_cost(apply_fn, params, x1, x2, trace_axes=trace_axes,
                                     diagonal_axes=diagonal_axes, param_filter=param_filter,
                                     chunk_size=chunk_size).method
-  block = functools.partial(_kernel_block, apply_fn=apply_fn, axes=axes, method=method,
-                            param_filter=param_filter)
+  jitted = functools.partial(_kernel_block, apply_fn=apply_fn, axes=axes, method=method,
+                             param_filter=param_filter)
+  # Only the Jacobian method saves work on a symmetric block; ntvp reuses one compilation.
+  block = lambda params, xa, xb, *, symmetric: jitted(
+      params, xa, xb, symmetric=symmetric and method == "jacobian")
   if chunk_size is None:
     return block(params, x1, x1 if symmetric else x2, symmetric=symmetric)
   return _chunked_kernel(block, params, x1, x2, axes, chunk_size)

@@ -27,9 +27,12 @@ def make_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
   num_devices = num_devices or available
   if not 0 < num_devices <= available:
     raise ValueError(f"num_devices={num_devices}, but {available} device(s) are available")
+  # Auto axes: jit propagates shardings from the inputs (model code needs no sharding annotations).
+  axis_types = (jax.sharding.AxisType.Auto,)
   if num_devices == available:
-    return jax.make_mesh((num_devices,), (DATA_AXIS,))
-  return jax.sharding.Mesh(np.asarray(jax.devices()[:num_devices]), (DATA_AXIS,))
+    return jax.make_mesh((num_devices,), (DATA_AXIS,), axis_types=axis_types)
+  return jax.sharding.Mesh(np.asarray(jax.devices()[:num_devices]), (DATA_AXIS,),
+                           axis_types=axis_types)
 
 
 def batch_sharding(mesh: jax.sharding.Mesh) -> NamedSharding:

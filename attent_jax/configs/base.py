@@ -51,6 +51,7 @@ def base_config() -> ml_collections.ConfigDict:
       checkpoint_every_steps=0,    # 0 = at the end of each epoch only.
       eval_every_epochs=1,
       max_to_keep=3,
+      stop_after_step=0,           # Checkpoint and stop after this optimizer step (0 = never).
   ))
 
   config.probe = ml_collections.ConfigDict(dict(  # Linear probe of an MAE encoder.

@@ -17,6 +17,7 @@ Initialisation follows GPT-2: N(0, 0.02) weights, residual output projections ("
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -104,19 +105,23 @@ class _GPT(nn.Module):
 ApplyFn = Callable[..., Any]
 
 
-def build(config: GPTConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
-  """Initialises a GPT. Returns (apply_fn, params); params is a plain nested dict of float32 arrays.
+@functools.partial(jax.jit, static_argnums=0)
+def _init_params(config: GPTConfig, key: jax.Array) -> dict[str, Any]:
+  # One compiled init per parameter-shaping config: far faster than eager op-by-op init.
+  return _GPT(config).init(key, jnp.zeros((1, 1), jnp.int32), deterministic=True)["params"]
+
+
+def make_apply_fn(config: GPTConfig) -> ApplyFn:
+  """The pure forward function of a GPT with `config`, without initialising parameters.
 
   apply_fn(params, batch, *, train=False, rng=None, return_intermediates=False):
     batch: {"inputs": int32[B, L]} with L <= max_len (a longer L is a ValueError at trace time).
     Returns logits f32[B, L, V], or (logits, {"block_i": h_BLD}) with the residual stream after
     each block (in the compute dtype) when return_intermediates=True.
     Pure and jittable (keep `train` and `return_intermediates` static). Dropout is applied only
-    when train=True, which requires `rng`.
+    when train=True, which requires `rng`. Use it with loaded params (`pretrained.load_gpt2`).
   """
   model = _GPT(config)
-  variables = model.init(key, jnp.zeros((1, 1), jnp.int32), deterministic=True)
-  params = flax.core.unfreeze(variables["params"])
 
   def apply_fn(params: dict[str, Any], batch: dict[str, jax.Array], *, train: bool = False,
                rng: jax.Array | None = None, return_intermediates: bool = False):
@@ -130,4 +135,14 @@ def build(config: GPTConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
                                      rngs=fields.dropout_rngs(train, rng))
     return (logits_BLV, hidden) if return_intermediates else logits_BLV
 
-  return apply_fn, params
+  return apply_fn
+
+
+def build(config: GPTConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
+  """Initialises a GPT: (make_apply_fn(config), params), params a plain nested dict of float32.
+
+  The parameters depend on the architecture fields and `key` only: configs that differ in
+  `dtype` or `dropout` get identical params from the same key.
+  """
+  shape_config = dataclasses.replace(config, dtype="float32", dropout=0.0)
+  return make_apply_fn(config), flax.core.unfreeze(_init_params(shape_config, key))

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import pathlib
 import signal
+import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -96,14 +97,19 @@ class _Run:
     self.steps = steps_lib.CompiledSteps(self.exp.task, self.exp.optimizer, self.exp.teacher,
                                          self.exp.mesh, state, teacher_state, rules)
     self.state, self.teacher_state = self.steps.place(state, teacher_state)
-    size = self.exp.train_pool.size
-    self.plan = {"indices": np.zeros(size, np.int32), "weights": np.zeros(size, np.float32),
-                 "count": np.zeros((), np.int32)}
+    self.plan = None
     self.epoch, self.batch_in_epoch, self.history = 0, -1, []
     self.clock = Stopwatch()
     self.checkpointer = checkpoint_lib.Checkpointer(self.workdir, fingerprint=self.exp.fingerprint,
                                                     max_to_keep=train.max_to_keep)
     self._restore()
+    with self.clock.measure("compile"):
+      batch = self.exp.batcher.batch(np.zeros(1, np.int32))
+      eval_batch = self.exp.eval_batcher.batch(np.zeros(1, np.int32))
+      teacher = self.exp.teacher
+      fresh = any(teacher.wants_fresh_scores(e) for e in range(train.epochs))
+      self.steps.compile(self.state, self.teacher_state, batch, eval_batch, fresh_scores=fresh,
+                         pool_size=self.exp.train_pool.size)
     self.writer = metrics_lib.MetricsWriter(self.workdir)
     self.pending: list[tuple[int, np.ndarray, dict]] = []
     self.bar = tqdm.tqdm(total=self.exp.total_steps, initial=int(self.state.step), unit="step",
@@ -111,7 +117,7 @@ class _Run:
 
   # ---- checkpoints
   def _tree(self):
-    return {"state": self.state, "teacher": self.teacher_state, "plan": self.plan}
+    return {"state": self.state, "teacher": self.teacher_state}
 
   def _restore(self):
     restored = self.checkpointer.restore(_abstract(self._tree()))
@@ -119,8 +125,9 @@ class _Run:
       return
     tree, meta = restored
     self.state, self.teacher_state = tree["state"], tree["teacher"]
-    self.plan = {key: np.asarray(value) for key, value in tree["plan"].items()}
     self.epoch, self.batch_in_epoch = meta["epoch"], meta["batch_in_epoch"]
+    if self.batch_in_epoch >= 0:  # Inside an epoch: its plan lives in the teacher's state.
+      self._set_plan(self.steps.current_plan(self.teacher_state))
     self.history, self.clock = meta["history"], Stopwatch(meta["timers"])
     logging.info("resumed from step %d (epoch %d, batch %d)", int(self.state.step), self.epoch,
                  self.batch_in_epoch)
@@ -133,17 +140,17 @@ class _Run:
 
   # ---- phases
   def score_pool(self):
-    pool, batcher = self.exp.train_pool, self.exp.eval_batcher
+    pool, batcher = self.exp.train_pool, self.exp.score_batcher
     kind = self.exp.teacher.score_kind
     if kind == "ntk":
       scores = self._ntk_scores()
     else:
-      chunks = [self.steps.score(self.state, batch, kind)
+      chunks = [self.steps.score(self.state, batch)
                 for batch in batcher.batches(np.arange(pool.size, dtype=np.int32))]
       scores = np.concatenate([np.asarray(jax.device_get(c)) for c in chunks])[:pool.size]
     indices = np.arange(pool.size, dtype=np.int32)
-    self.teacher_state = self.steps.record(self.teacher_state, indices, scores.astype(np.float32),
-                                           np.ones(pool.size, bool))
+    self.teacher_state = self.steps.record_pool(self.teacher_state, indices,
+                                                scores.astype(np.float32), np.ones(pool.size, bool))
 
   def _ntk_scores(self) -> np.ndarray:
     from attent_jax import ntk  # pylint: disable=g-import-not-at-top
@@ -156,17 +163,21 @@ class _Run:
         lambda outputs, x: task.losses_from_outputs(outputs, x),
         chunk_size=self.config.train.eval_batch_size))
 
+  def _set_plan(self, plan):
+    count = int(plan.count)
+    indices = np.asarray(plan.indices)[:count]
+    # Plan weights are indexed by example; the batcher wants them in training order.
+    self.plan = {"indices": indices, "weights": np.asarray(plan.weights)[indices], "count": count}
+
   def select(self):
     self.teacher_state, plan = self.steps.next_epoch(self.teacher_state)
-    self.plan = {"indices": np.asarray(plan.indices), "weights": np.asarray(plan.weights),
-                 "count": np.asarray(plan.count)}
+    self._set_plan(plan)
     self.batch_in_epoch = 0
 
   def train_epoch(self, preemption) -> bool:
     """Trains the rest of the current plan. False if stopped by SIGTERM (after checkpointing)."""
     batch_size, train = self.exp.batcher.batch_size, self.config.train
-    count = int(self.plan["count"])
-    indices, weights = self.plan["indices"][:count], self.plan["weights"][:count]
+    count, indices, weights = self.plan["count"], self.plan["indices"], self.plan["weights"]
     num_batches = self.exp.batcher.num_batches(count)
     while self.batch_in_epoch < num_batches:
       rows = slice(self.batch_in_epoch * batch_size, (self.batch_in_epoch + 1) * batch_size)
@@ -181,8 +192,9 @@ class _Run:
         self._check_pending()
       if train.checkpoint_every_steps and step % train.checkpoint_every_steps == 0:
         self.save()
-      if preemption.requested:
-        logging.warning("SIGTERM: checkpointing step %d and stopping", step)
+      if preemption.requested or step == train.stop_after_step:
+        logging.warning("stopping at step %d (%s); checkpointing", step,
+                        "SIGTERM" if preemption.requested else "config.train.stop_after_step")
         self.save()
         return False
     jax.block_until_ready(self.state)
@@ -230,7 +242,7 @@ class _Run:
     with _Preemption() as preemption:
       while self.epoch < train.epochs:
         if self.batch_in_epoch < 0:
-          if self.exp.teacher.wants_fresh_scores(self.teacher_state):
+          if self.exp.teacher.wants_fresh_scores(self.epoch):
             with clock.measure("score"):
               self.score_pool()
           with clock.measure("select"):
@@ -241,7 +253,8 @@ class _Run:
         if not finished:
           return False
         record = {"epoch": self.epoch + 1, "step": int(self.state.step),
-                  "examples": int(self.plan["count"])}
+                  "examples": self.plan["count"],
+                  "selection_crc32": zlib.crc32(self.plan["indices"].tobytes())}
         last = self.epoch + 1 == train.epochs
         if (self.epoch + 1) % train.eval_every_epochs == 0 or last:
           with clock.measure("eval"):

@@ -5,14 +5,15 @@ from __future__ import annotations
 import contextlib
 import time
 
-PHASES = ("train", "score", "select", "eval")
+PHASES = ("train", "score", "select", "eval")  # What `total` adds up.
+OTHER = ("compile",)  # Ahead-of-time compilation of every step, once per process: reported, not in total.
 
 
 class Stopwatch:
   """Accumulates seconds per phase. Callers block on device work before leaving a phase."""
 
   def __init__(self, totals: dict[str, float] | None = None):
-    self.totals = {phase: 0.0 for phase in PHASES}
+    self.totals = {phase: 0.0 for phase in PHASES + OTHER}
     self.totals.update(totals or {})
 
   @contextlib.contextmanager

@@ -1,0 +1,27 @@
+"""attent_jax.selection: the teacher that picks what the learner trains on. Depends on jax and numpy only.
+
+Pieces, usable separately inside your own JAX training loop:
+  scores     per_example_loss, discrepancy                      (what to rank by)
+  ranking    select, rank, selection_keys                        (hard / soft Gumbel / random top-k)
+  sharded    global_top_k                                        (exact top-k over mesh-sharded scores)
+  schedules  ratio_schedule, interval_schedule                   (how much, and when)
+  teacher    Teacher, TeacherState, Plan                         (the per-epoch protocol; see its doc)
+  presets    make_teacher, PRESETS                               (AtteNT, INT, GraNT, InfoBatch, ...)
+"""
+
+from attent_jax.selection.presets import PRESETS, make_teacher
+from attent_jax.selection.ranking import METHODS, NORMALIZERS, rank, select, selection_keys
+from attent_jax.selection.schedules import (
+    INTERVAL_KINDS, RATIO_KINDS, count_for, interval_schedule, ratio_schedule)
+from attent_jax.selection.scores import SCORE_KINDS, discrepancy, per_example_loss
+from attent_jax.selection.sharded import DEFAULT_IMPL, IMPLS, global_top_k
+from attent_jax.selection.teacher import (
+    GRANULARITIES, SOURCES, Plan, Teacher, TeacherSpec, TeacherState)
+from attent_jax.selection.timetable import Timetable
+
+__all__ = [
+    "DEFAULT_IMPL", "GRANULARITIES", "IMPLS", "INTERVAL_KINDS", "METHODS", "NORMALIZERS", "PRESETS",
+    "Plan", "RATIO_KINDS", "SCORE_KINDS", "SOURCES", "Teacher", "TeacherSpec", "TeacherState",
+    "Timetable", "count_for", "discrepancy", "global_top_k", "interval_schedule", "make_teacher",
+    "per_example_loss", "rank", "ratio_schedule", "select", "selection_keys",
+]

@@ -1,0 +1,136 @@
+"""Ranking and selecting examples by score: hard top-k, soft (Gumbel-top-k) and uniform random.
+
+Every method is one vector of keys and one stable descending order of it:
+  hard:   key = score.
+  soft:   key = log(normalize(score)) / temperature + Gumbel noise. Taking the k largest keys draws k
+          distinct indices without replacement with probability proportional to
+          normalize(score) ** (1 / temperature) (the Gumbel-top-k trick). For "softmax" the log-normaliser
+          is a constant shift, so the key is (score - max finite score) / temperature + noise: the same
+          distribution, with no cross-shard sum whose rounding could depend on the sharding.
+  random: key = Gumbel noise: a uniformly random subset, in random order.
+NaN and -inf scores get key -inf (below every finite key), so they are never chosen ahead of finite
+scores; +inf scores come first. Ties go to the lower index. `rank` is the full order int32[N] and
+`select(scores, k)` is exactly `rank(scores)[:k]`: a schedule whose ratio changes takes a longer or
+shorter prefix of a fixed-shape [N] array, with no retrace.
+
+The noise comes from `jax.random` with partitionable threefry (JAX's default), so it is the same bits
+whether or not `scores` is sharded, and `select` on scores sharded over a mesh axis returns exactly what
+it returns on one device (see `sharded.py` for the cross-shard top-k).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+
+from attent_jax.selection import sharded
+from attent_jax.selection.schedules import check_choice
+
+METHODS = ("hard", "soft", "random")
+NORMALIZERS = ("softmax", "sigmoid")
+
+
+def check_selection_args(method: str, key, temperature: float, normalize: str) -> None:
+  """Raises ValueError for an unknown method/normaliser, a bad temperature, or a missing key."""
+  check_choice("method", method, METHODS)
+  check_choice("normalize", normalize, NORMALIZERS)
+  if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
+      math.isfinite(temperature) and temperature > 0):
+    raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+  if method != "hard" and key is None:
+    raise ValueError(f"method {method!r} needs a PRNG key: pass key=jax.random.key(...)")
+
+
+def selection_keys(
+    scores_N: jax.Array, method: str, key: jax.Array | None = None, temperature: float = 1.0,
+    normalize: str = "softmax",
+) -> jax.Array:
+  """Keys f32[N] whose stable descending order is the ranking (see module docstring).
+
+  Invalid scores (NaN, -inf) get -inf; every valid key is finite or +inf; zeros are canonical (+0.0).
+  Keeps the sharding of `scores_N` (elementwise, plus a max for "softmax"). Pure; arguments unchecked.
+  """
+  scores_N = scores_N.astype(jnp.float32)
+  valid_N = ~(jnp.isnan(scores_N) | (scores_N == -jnp.inf))
+  if method == "hard":
+    keys_N = scores_N
+  else:
+    where = sharded.leading_axes(scores_N)
+    noise_N = jax.random.gumbel(
+        key, scores_N.shape, jnp.float32,
+        out_sharding=None if where is None else jax.typeof(scores_N).sharding)
+    if method == "random":
+      keys_N = noise_N
+    else:
+      if normalize == "softmax":
+        top = jnp.max(jnp.where(jnp.isfinite(scores_N), scores_N, -jnp.inf))
+        log_p_N = scores_N - jnp.where(jnp.isfinite(top), top, 0.0)
+      else:
+        log_p_N = jax.nn.log_sigmoid(scores_N)
+      keys_N = log_p_N / temperature + noise_N
+  keys_N = jnp.where(valid_N, jnp.maximum(keys_N, jnp.finfo(jnp.float32).min), -jnp.inf)
+  return jnp.where(keys_N == 0, 0.0, keys_N)
+
+
+def descending_order(keys_N: jax.Array) -> jax.Array:
+  """Stable descending order int32[N] of keys (ties to the lower index), computed replicated."""
+  return jnp.argsort(-sharded.replicate(keys_N), stable=True).astype(jnp.int32)
+
+
+@functools.partial(jax.jit, static_argnames=("method", "temperature", "normalize"))
+def _rank(scores_N, key, *, method, temperature, normalize):
+  return descending_order(selection_keys(scores_N, method, key, temperature, normalize))
+
+
+@functools.partial(jax.jit, static_argnames=("k", "method", "temperature", "normalize", "impl"))
+def _select(scores_N, key, *, k, method, temperature, normalize, impl):
+  keys_N = selection_keys(scores_N, method, key, temperature, normalize)
+  return sharded.global_top_k(keys_N, k, impl)
+
+
+def _check_scores(scores) -> None:
+  if jnp.ndim(scores) != 1:
+    raise ValueError(f"scores must be a 1-D array f32[N], got shape {jnp.shape(scores)}")
+
+
+def rank(
+    scores: jax.Array, method: str = "hard", *, key: jax.Array | None = None,
+    temperature: float = 1.0, normalize: str = "softmax",
+) -> jax.Array:
+  """Full ranking int32[N] of a pool by `scores` f32[N]: the order `select` takes its prefix of.
+
+  Same arguments and semantics as `select`. Output replicated (a sharded input is all-gathered once).
+  Jittable (method, temperature, normalize static). Raises ValueError on bad arguments.
+  """
+  _check_scores(scores)
+  check_selection_args(method, key, temperature, normalize)
+  return _rank(scores, key, method=method, temperature=float(temperature), normalize=normalize)
+
+
+def select(
+    scores: jax.Array, k: int, *, method: str = "hard", key: jax.Array | None = None,
+    temperature: float = 1.0, normalize: str = "softmax", impl: str | None = None,
+) -> jax.Array:
+  """Indices int32[k] of k distinct examples chosen from `scores` f32[N].
+
+  method: "hard" the k largest scores in descending order, ties to the lower index; "soft" Gumbel-top-k
+  over log(normalize(scores)) / temperature with normalize "softmax" or "sigmoid"; "random" k indices
+  uniformly without replacement. NaN and -inf scores are never chosen ahead of finite ones. `key` (a
+  `jax.random.key`) is required for soft and random. k is static, 0 <= k <= N.
+
+  Works under `jit`. If `scores` is sharded over a mesh axis (Explicit mode), the cross-shard top-k is
+  `impl` ("gather" or "merge", default `sharded.DEFAULT_IMPL`) and the result, replicated, is exactly the
+  single-device one. Equals `rank(scores, ...)[:k]` for the same arguments. Raises ValueError on bad
+  arguments (unknown method/normalize/impl, k outside [0, N], temperature <= 0, missing key).
+  """
+  _check_scores(scores)
+  check_selection_args(method, key, temperature, normalize)
+  impl = sharded.DEFAULT_IMPL if impl is None else check_choice("impl", impl, sharded.IMPLS)
+  size = jnp.shape(scores)[0]
+  if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= size:
+    raise ValueError(f"k must be an int in [0, pool size {size}], got {k!r}")
+  return _select(scores, key, k=k, method=method, temperature=float(temperature),
+                 normalize=normalize, impl=impl)

@@ -1,0 +1,123 @@
+"""Selection rules at each granularity: from score keys to the bool[N] mask of examples kept.
+
+All functions are pure and jittable with fixed shapes: the number kept is a traced int32 (from the
+teacher's per-epoch table), never a shape. Inputs may be sharded over a mesh axis; each rule gathers
+what it needs deliberately (`sharded.global_top_k` for the pool-wide top-k, `sharded.replicate` for
+the rest) and returns replicated masks. `perm_N` is the epoch's random permutation of the pool; group
+rules cut it into consecutive groups, so the kept examples of a group stay consecutive in the plan.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from attent_jax.selection import ranking, sharded
+
+
+def prefix_mask(order_N: jax.Array, count: jax.Array) -> jax.Array:
+  """bool[N]: True for the first `count` entries of the ordering `order_N` (an index permutation)."""
+  n = order_N.shape[0]
+  return jnp.zeros(n, bool).at[order_N].set(jnp.arange(n) < count)
+
+
+def shuffle(key: jax.Array, n: int) -> jax.Array:
+  """A uniformly random permutation int32[n]: one sort by 64 random bits per element (two uint32 sort
+  keys; a tie, broken by index, has probability about n^2 / 2^65). One sort where
+  `jax.random.permutation` runs several rounds."""
+  bits_2N = jax.random.bits(key, (2, n), jnp.uint32)
+  return jax.lax.sort((bits_2N[0], bits_2N[1], jnp.arange(n, dtype=jnp.int32)), num_keys=2)[2]
+
+
+def kept_first(perm_N: jax.Array, kept_N: jax.Array) -> jax.Array:
+  """`perm_N` reordered so the kept examples come first, each part keeping its order in `perm_N`.
+
+  A stable partition by counting (a cumsum and a scatter: O(N), no sort).
+  """
+  n = perm_N.shape[0]
+  kept_in_order = kept_N[perm_N]
+  kept_before = jnp.cumsum(kept_in_order, dtype=jnp.int32)
+  position = jnp.where(kept_in_order, kept_before - 1,
+                       kept_before[-1] + jnp.arange(n, dtype=jnp.int32) - kept_before)
+  return jnp.zeros(n, jnp.int32).at[position].set(perm_N, unique_indices=True)
+
+
+def pool(keys_N: jax.Array, count: jax.Array, k_max: int, impl: str) -> jax.Array:
+  """Pool-wide top-`count` by key (count <= k_max, k_max static): one global top-k of k_max."""
+  top_k = sharded.global_top_k(keys_N, k_max, impl)
+  return jnp.zeros(keys_N.shape[0], bool).at[top_k].set(jnp.arange(k_max) < count)
+
+
+def within_groups(
+    keys_N: jax.Array, perm_N: jax.Array, group_size: int, keep: jax.Array, keep_last: jax.Array
+) -> jax.Array:
+  """GraNT-S / online batch selection: cut `perm_N` into groups of `group_size` (the last one may be
+  shorter) and keep the top `keep` keys of each group (`keep_last` of the last). Ties go to the earlier
+  position in the (random) group."""
+  n = keys_N.shape[0]
+  groups = -(-n // group_size)
+  pad = groups * group_size - n
+  keys_GS = jnp.pad(sharded.replicate(keys_N)[perm_N], (0, pad), constant_values=-jnp.inf)
+  keys_GS = keys_GS.reshape(groups, group_size)
+  order_GS = jnp.argsort(-keys_GS, axis=1, stable=True)
+  position_GS = jnp.argsort(order_GS, axis=1)
+  keep_G = jnp.full((groups,), keep).at[-1].set(keep_last)
+  kept_perm = (position_GS < keep_G[:, None]).reshape(-1)[:n]
+  return jnp.zeros(n, bool).at[perm_N].set(kept_perm)
+
+
+def whole_groups(
+    scores_N: jax.Array, perm_N: jax.Array, group_size: int, keep_groups: jax.Array, method: str,
+    key: jax.Array | None, temperature: float, normalize: str,
+) -> jax.Array:
+  """GraNT-B: cut `perm_N` into the N // group_size full groups (the remainder is not a candidate),
+  score each by the mean of its members' valid scores, and keep the top `keep_groups` groups by
+  `method`. A group with no valid score ranks last."""
+  n = scores_N.shape[0]
+  groups = n // group_size
+  members_GS = perm_N[: groups * group_size].reshape(groups, group_size)
+  scores_GS = sharded.replicate(scores_N)[members_GS]
+  scores_GS = jnp.where(scores_GS == -jnp.inf, jnp.nan, scores_GS)
+  finite_GS = jnp.isfinite(scores_GS)
+  # nanmean, but a group holding an unseen (+inf) member scores +inf
+  mean_G = jnp.where(finite_GS, scores_GS, 0.0).sum(1) / jnp.maximum(finite_GS.sum(1), 1)
+  mean_G = jnp.where(jnp.any(scores_GS == jnp.inf, 1), jnp.inf,
+                     jnp.where(finite_GS.any(1), mean_G, jnp.nan))
+  keys_G = ranking.selection_keys(mean_G, method, key, temperature, normalize)
+  kept_G = prefix_mask(ranking.descending_order(keys_G), keep_groups)
+  kept_members = jnp.repeat(kept_G, group_size)
+  return jnp.zeros(n, bool).at[members_GS.reshape(-1)].set(kept_members)
+
+
+def unbiased_prune(
+    scores_N: jax.Array, seen_N: jax.Array, prune: float, key: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+  """InfoBatch: each seen example scoring below the mean seen score is dropped with probability
+  `prune`; the kept ones among those get weight 1 / (1 - prune). Returns (kept bool[N], weights f32[N])."""
+  scores_N, seen_N = sharded.replicate(scores_N), sharded.replicate(seen_N)
+  scored_N = seen_N & jnp.isfinite(scores_N)
+  mean = jnp.where(scored_N, scores_N, 0.0).sum() / jnp.maximum(scored_N.sum(), 1)
+  below_N = scored_N & (scores_N < mean)
+  kept_N = ~(below_N & (jax.random.uniform(key, scores_N.shape) < prune))
+  weights_N = jnp.where(below_N & kept_N, 1.0 / (1.0 - prune), 1.0).astype(jnp.float32)
+  return kept_N, weights_N
+
+
+def _tiered_order(first_N: jax.Array, keys_N: jax.Array) -> jax.Array:
+  """Order putting `first_N` examples first, then the rest by descending key (stable)."""
+  n = keys_N.shape[0]
+  tier_N = jnp.where(first_N, 0, 1).astype(jnp.int32)
+  return jax.lax.sort((tier_N, -keys_N, jnp.arange(n, dtype=jnp.int32)), num_keys=2)[2]
+
+
+def mixed(
+    ntk_keys_N: jax.Array, residual_keys_N: jax.Array, random_keys_N: jax.Array,
+    n_ntk: jax.Array, n_residual: jax.Array, count: jax.Array,
+) -> jax.Array:
+  """NINT: the top `n_ntk` by NTK score, then the top `n_residual` of the rest by residual, then
+  uniformly random picks from the rest up to `count` in all."""
+  ntk_keys_N, residual_keys_N, random_keys_N = (
+      sharded.replicate(k) for k in (ntk_keys_N, residual_keys_N, random_keys_N))
+  kept_N = prefix_mask(ranking.descending_order(ntk_keys_N), n_ntk)
+  kept_N = prefix_mask(_tiered_order(kept_N, residual_keys_N), n_ntk + n_residual)
+  return prefix_mask(_tiered_order(kept_N, random_keys_N), count)
