@@ -25,6 +25,7 @@ from attent_jax.models import gpt, lora, mae, pretrained, vit
 _MODELS = {"vit": (vit.ViTConfig, vit.build), "gpt": (gpt.GPTConfig, gpt.build),
            "mae": (mae.MAEConfig, mae.build)}
 TEACHERS = tuple(selection.PRESETS)
+_GROUPED_PRESETS = ("grant_b", "grant_s", "online_batch")  # Selection within groups of batch_size.
 
 
 @dataclasses.dataclass
@@ -142,10 +143,14 @@ def _load_pools(config, model_cfg):
 
 
 def make_teacher(config, pool_size: int) -> selection.Teacher:
+  """The configured preset; group granularities default to the training batch size as group size."""
   overrides = dict(config.teacher.overrides)
+  grouped = (config.teacher.name in _GROUPED_PRESETS
+             or overrides.get("granularity", "pool") != "pool")
+  if grouped:
+    overrides.setdefault("batch_size", config.train.batch_size)
   return selection.make_teacher(config.teacher.name, pool_size=pool_size,
-                                total_epochs=config.train.epochs,
-                                batch_size=config.train.batch_size, **overrides)
+                                total_epochs=config.train.epochs, **overrides)
 
 
 def make_optimizer(config, steps_per_epoch):

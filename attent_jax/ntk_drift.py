@@ -25,6 +25,7 @@ from attent_jax.ntk_spectrum import effective_rank, kernel_eigh, kernel_target_a
 OutputFn = Callable[[Any, Batch], jax.Array]
 
 
+@jax.jit
 def relative_drift(kernel_t: jax.Array, kernel_0: jax.Array) -> jax.Array:
   """||K_t - K_0||_F / ||K_0||_F, a float32 scalar (any matching shapes)."""
   kernel_t = jnp.asarray(kernel_t, jnp.float32)
@@ -52,8 +53,8 @@ class DriftRecorder:
     probe: a fixed batch pytree [N, ...] (keep N small: the kernel is N x N and costs N
       backward passes per output).
     output_fn: maps the model's raw output and the probe batch to the function whose kernel
-      is recorded, e.g. `lambda logits, batch: logits[:, -1]` (default: the raw output; a
-      (logits, intermediates) tuple is reduced to its first element).
+      is recorded, e.g. `lambda logits, batch: logits[:, -1]` (default: apply_fn's output,
+      which must then be an array f[N, ...]; pass an output_fn for tuple or dict outputs).
     labels: optional targets of the probe (int[N] classes or f32[N, ...]) for alignment.
     param_filter: restrict the kernel to some parameters (e.g. `attention_qkv`).
     top_k: how many top eigenvalues are returned as scalars each call.
@@ -85,16 +86,13 @@ class DriftRecorder:
     return list(self._history)
 
   def _function(self, apply_fn: Callable[..., Any]) -> ApplyFn:
-    """The recorded function, built once per apply_fn so kernel compilations are reused."""
+    """The recorded function: apply_fn itself, or output_fn composed with it (built once per
+    apply_fn, so the kernel's compilations are reused across calls)."""
+    if self.output_fn is None:
+      return apply_fn
     if apply_fn not in self._functions:
       output_fn = self.output_fn
-
-      def function(params: Any, batch: Batch) -> jax.Array:
-        out = apply_fn(params, batch)
-        out = out[0] if isinstance(out, tuple) else out
-        return out if output_fn is None else output_fn(out, batch)
-
-      self._functions[apply_fn] = function
+      self._functions[apply_fn] = lambda params, batch: output_fn(apply_fn(params, batch), batch)
     return self._functions[apply_fn]
 
   def kernel(self, params: Any, apply_fn: Callable[..., Any]) -> jax.Array:

@@ -48,13 +48,29 @@ class Eigenpairs:
   converged: bool
 
 
-@jax.jit
 def _orthogonalise(basis_MD: jax.Array, w_D: jax.Array) -> tuple[jax.Array, jax.Array]:
   """w minus its projection on the rows of `basis` (zero rows are harmless), twice (DGKS)."""
   for _ in range(2):
     w_D = w_D - jnp.matmul(jnp.matmul(basis_MD, w_D, precision=_HIGHEST), basis_MD,
                            precision=_HIGHEST)
   return w_D, jnp.linalg.norm(w_D)
+
+
+@jax.jit
+def _lanczos_update(basis_MD: jax.Array, q_D: jax.Array, aq: jax.Array
+                    ) -> tuple[jax.Array, jax.Array, jax.Array]:
+  """(alpha = q.Aq, Aq orthogonalised against the basis, its norm beta)."""
+  aq_D = jnp.ravel(aq).astype(jnp.float32)
+  return (jnp.dot(q_D, aq_D, precision=_HIGHEST),) + _orthogonalise(basis_MD, aq_D)
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def _random_unit(key: jax.Array, basis_MD: jax.Array, orthogonal: bool) -> jax.Array:
+  """A random unit vector, orthogonal to the basis rows when `orthogonal`."""
+  w_D = jax.random.normal(key, basis_MD.shape[1:], jnp.float32)
+  if orthogonal:
+    w_D, _ = _orthogonalise(basis_MD, w_D)
+  return w_D / jnp.linalg.norm(w_D)
 
 
 @functools.partial(jax.jit, donate_argnums=(0,))
@@ -88,20 +104,14 @@ def lanczos_eigenpairs(
   if max_iters < k:
     raise ValueError(f"max_iters={max_iters} is below k={k}")
   key = jax.random.key(0) if key is None else key
-
-  def random_unit(i: int) -> jax.Array:
-    w = jax.random.normal(jax.random.fold_in(key, i), (dim,), jnp.float32)
-    return w / jnp.linalg.norm(w)
-
-  basis = _set_row(jnp.zeros((max_iters, dim), jnp.float32), 0, random_unit(0))
-  q = basis[0]
+  basis = jnp.zeros((max_iters, dim), jnp.float32)
+  q = _random_unit(key, basis, False)
+  basis = _set_row(basis, 0, q)
   alphas: list[float] = []
   betas: list[float] = []
-  ritz = residuals = vectors_S = None
   for j in range(max_iters):
-    w = jnp.ravel(matvec(q.reshape(shape))).astype(jnp.float32)
-    alphas.append(float(jnp.dot(q, w, precision=_HIGHEST)))
-    w, beta = _orthogonalise(basis, w)
+    alpha, w, beta = _lanczos_update(basis, q, matvec(q.reshape(shape)))
+    alphas.append(float(alpha))
     beta = float(beta)
     tridiagonal = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
     values, vectors_S = np.linalg.eigh(tridiagonal)
@@ -114,8 +124,7 @@ def lanczos_eigenpairs(
     if j + 1 == max_iters:
       break
     if beta <= _BREAKDOWN * scale:  # invariant subspace: continue in its complement
-      w, norm = _orthogonalise(basis, random_unit(j + 1))
-      q, beta = w / norm, 0.0
+      q, beta = _random_unit(jax.random.fold_in(key, j + 1), basis, True), 0.0
     else:
       q = w / beta
     betas.append(beta)
@@ -154,6 +163,7 @@ def kernel_matrix(kernel: jax.Array) -> jax.Array:
   return jnp.transpose(kernel, order).reshape(side, side)
 
 
+@jax.jit
 def kernel_eigh(kernel: jax.Array) -> tuple[jax.Array, jax.Array]:
   """The full spectrum of a materialised symmetric kernel, largest first.
 
@@ -164,6 +174,7 @@ def kernel_eigh(kernel: jax.Array) -> tuple[jax.Array, jax.Array]:
   return values[::-1], vectors[:, ::-1].T.reshape(-1, *kernel.shape[0::2])
 
 
+@functools.partial(jax.jit, static_argnames=("kind",))
 def effective_rank(eigenvalues: jax.Array, kind: str = "entropy") -> jax.Array:
   """Effective rank of a PSD spectrum (negative round-off is clipped to 0).
 
@@ -196,9 +207,13 @@ def kernel_target_alignment(kernel: jax.Array, targets: jax.Array, *,
   if jnp.issubdtype(targets.dtype, jnp.integer):
     if targets.ndim != 1:
       raise ValueError("integer targets must be class labels int[N]")
-    targets = jax.nn.one_hot(targets, int(targets.max()) + 1)
-  y = targets.reshape(targets.shape[0], -1).astype(jnp.float32)
-  kernel = kernel.astype(jnp.float32)
+    targets = jax.nn.one_hot(targets, int(np.max(targets)) + 1)
+  return _alignment(kernel, targets.reshape(targets.shape[0], -1), centered)
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def _alignment(kernel: jax.Array, y: jax.Array, centered: bool) -> jax.Array:
+  kernel, y = kernel.astype(jnp.float32), y.astype(jnp.float32)
   if centered:
     kernel = kernel - kernel.mean(0, keepdims=True)
     kernel = kernel - kernel.mean(1, keepdims=True)

@@ -104,12 +104,13 @@ def random_masking(key: jax.Array, index_B: jax.Array, num_patches: int, num_vis
                    ) -> tuple[jax.Array, jax.Array, jax.Array]:
   """Per-example random patch masks. Pure.
 
-  Example b's permutation comes from fold_in(key, index_B[b]) alone. Returns
-  (ids_keep int32[B, num_visible], ids_restore int32[B, N], masked bool[B, N]): the visible patches
-  in shuffled order, the position of each patch in the shuffle, and True where a patch is hidden.
+  Example b's permutation (an argsort of random 32-bit words) comes from fold_in(key, index_B[b])
+  alone. Returns (ids_keep int32[B, num_visible], ids_restore int32[B, N], masked bool[B, N]): the
+  visible patches in shuffled order, the position of each patch in the shuffle, and True where a
+  patch is hidden.
   """
-  permute = lambda i: jax.random.permutation(jax.random.fold_in(key, i), num_patches)
-  ids_shuffle_BN = jax.vmap(permute)(index_B).astype(jnp.int32)
+  noise = lambda i: jax.random.bits(jax.random.fold_in(key, i), (num_patches,), jnp.uint32)
+  ids_shuffle_BN = jnp.argsort(jax.vmap(noise)(index_B), axis=1).astype(jnp.int32)
   ids_restore_BN = jnp.argsort(ids_shuffle_BN, axis=1).astype(jnp.int32)
   return ids_shuffle_BN[:, :num_visible], ids_restore_BN, ids_restore_BN >= num_visible
 
@@ -180,7 +181,7 @@ ApplyFn = Callable[..., dict[str, jax.Array]]
 
 @functools.partial(jax.jit, static_argnums=0)
 def _init_params(config: MAEConfig, key: jax.Array) -> dict[str, Any]:
-  # One compiled init per config: far faster than eager op-by-op init, and cached on `config`.
+  # One compiled init per parameter-shaping config: far faster than eager op-by-op init.
   enc_key, dec_key = jax.random.split(key)
   n, k = config.num_patches, config.num_visible
   encoder_vars = _Encoder(config).init(enc_key, jnp.zeros((1, n, config.patch_dim)), None,
@@ -190,8 +191,8 @@ def _init_params(config: MAEConfig, key: jax.Array) -> dict[str, Any]:
   return {"encoder": encoder_vars["params"], "decoder": decoder_vars["params"]}
 
 
-def build(config: MAEConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
-  """Initialises an MAE. Returns (apply_fn, params); params = {"encoder": ..., "decoder": ...}.
+def make_apply_fn(config: MAEConfig) -> ApplyFn:
+  """The pure forward function of an MAE with `config`, without initialising parameters.
 
   apply_fn(params, batch, *, train=False, rng=None):
     batch: {"image": f32[B, S, S, C]}, optionally "index": int[B] stable example indices that
@@ -204,32 +205,37 @@ def build(config: MAEConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
   """
   encoder, decoder = _Encoder(config), _Decoder(config)
   n, k = config.num_patches, config.num_visible
-  # Parameters depend on the architecture only: dtype, dropout, mask and target variants share
-  # one init.
-  shape_config = dataclasses.replace(config, dtype="float32", dropout=0.0, norm_pix_loss=False)
-  params = flax.core.unfreeze(_init_params(shape_config, key))
 
   def apply_fn(params: dict[str, Any], batch: dict[str, jax.Array], *, train: bool = False,
                rng: jax.Array | None = None) -> dict[str, jax.Array]:
     image_BHWC = batch["image"]
     patches.check_image(image_BHWC, config.image_size, config.channels)
-    fields.dropout_rngs(train, rng)  # train=True without rng is an error, before any fallback
+    fields.dropout_rngs(train, rng)  # train=True without rng is an error, before any fallback.
     base_key = jax.random.key(NO_RNG_MASK_SEED) if rng is None else rng
     mask_key, dropout_key = jax.random.split(base_key)
-    dropout_rngs = fields.dropout_rngs(train, dropout_key)
-    batch_size = image_BHWC.shape[0]
-    index_B = batch.get("index", jnp.arange(batch_size))
+    index_B = batch.get("index", jnp.arange(image_BHWC.shape[0]))
     ids_keep_BK, ids_restore_BN, masked_BN = random_masking(mask_key, index_B, n, k)
 
     patches_BNP = patches.patchify(image_BHWC, config.patch_size)
+    rngs = fields.dropout_rngs(train, dropout_key)
     latent_BKD = encoder.apply({"params": params["encoder"]}, patches_BNP, ids_keep_BK,
-                               deterministic=not train, rngs=dropout_rngs)
+                               deterministic=not train, rngs=rngs)
     pred_BNP = decoder.apply({"params": params["decoder"]}, latent_BKD, ids_restore_BN,
-                             deterministic=not train, rngs=dropout_rngs)
+                             deterministic=not train, rngs=rngs)
     return {"pred": pred_BNP, "target": _targets(patches_BNP, config.norm_pix_loss),
             "masked": masked_BN}
 
-  return apply_fn, params
+  return apply_fn
+
+
+def build(config: MAEConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
+  """Initialises an MAE: (make_apply_fn(config), params), params = {"encoder", "decoder"} dicts.
+
+  The parameters depend on the architecture fields and `key` only: configs that differ in
+  `dtype`, `dropout`, `mask_ratio` or `norm_pix_loss` get identical params from the same key.
+  """
+  shape_config = dataclasses.replace(config, dtype="float32", dropout=0.0, norm_pix_loss=False)
+  return make_apply_fn(config), flax.core.unfreeze(_init_params(shape_config, key))
 
 
 def make_encoder(config: MAEConfig) -> Callable[[dict[str, Any], dict[str, jax.Array]], jax.Array]:

@@ -99,13 +99,13 @@ ApplyFn = Callable[..., jax.Array]
 
 @functools.partial(jax.jit, static_argnums=0)
 def _init_params(config: ViTConfig, key: jax.Array) -> dict[str, Any]:
-  # One compiled init per config: far faster than eager op-by-op init, and cached on `config`.
+  # One compiled init per parameter-shaping config: far faster than eager op-by-op init.
   dummy = jnp.zeros((1, config.image_size, config.image_size, config.channels), jnp.float32)
   return _ViT(config).init(key, dummy, deterministic=True)["params"]
 
 
-def build(config: ViTConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
-  """Initialises a ViT. Returns (apply_fn, params); params is a plain nested dict of float32 arrays.
+def make_apply_fn(config: ViTConfig) -> ApplyFn:
+  """The pure forward function of a ViT with `config`, without initialising parameters.
 
   apply_fn(params, batch, *, train=False, rng=None):
     batch: {"image": f32[B, image_size, image_size, channels]} (other keys ignored).
@@ -113,9 +113,6 @@ def build(config: ViTConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
     only when train=True, which requires `rng`.
   """
   model = _ViT(config)
-  # Parameters depend on the architecture only: dtype and dropout variants share one init.
-  params = flax.core.unfreeze(
-      _init_params(dataclasses.replace(config, dtype="float32", dropout=0.0), key))
 
   def apply_fn(params: dict[str, Any], batch: dict[str, jax.Array], *, train: bool = False,
                rng: jax.Array | None = None) -> jax.Array:
@@ -123,4 +120,14 @@ def build(config: ViTConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
     return model.apply({"params": params}, batch["image"], deterministic=not train,
                        rngs=fields.dropout_rngs(train, rng))
 
-  return apply_fn, params
+  return apply_fn
+
+
+def build(config: ViTConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
+  """Initialises a ViT: (make_apply_fn(config), params), params a plain nested dict of float32.
+
+  The parameters depend on the architecture fields and `key` only: configs that differ in
+  `dtype` or `dropout` get identical params from the same key.
+  """
+  shape_config = dataclasses.replace(config, dtype="float32", dropout=0.0)
+  return make_apply_fn(config), flax.core.unfreeze(_init_params(shape_config, key))

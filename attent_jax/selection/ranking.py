@@ -46,22 +46,26 @@ def check_selection_args(method: str, key, temperature: float, normalize: str) -
 
 def selection_keys(
     scores_N: jax.Array, method: str, key: jax.Array | None = None, temperature: float = 1.0,
-    normalize: str = "softmax",
+    normalize: str = "softmax", *, noise: jax.Array | None = None,
 ) -> jax.Array:
   """Keys f32[N] whose stable descending order is the ranking (see module docstring).
 
-  Invalid scores (NaN, -inf) get -inf; every valid key is finite or +inf; zeros are canonical (+0.0).
-  Keeps the sharding of `scores_N` (elementwise, plus a max for "softmax"). Pure; arguments unchecked.
+  Soft and random keys use Gumbel noise drawn from `key`, or `noise` f32[N] (standard Gumbel samples)
+  when given. Invalid scores (NaN, -inf) get -inf; every valid key is finite or +inf; zeros are
+  canonical (+0.0). Keeps the sharding of `scores_N` (elementwise, plus a max for "softmax").
+  Pure; arguments unchecked.
   """
   scores_N = scores_N.astype(jnp.float32)
   valid_N = ~(jnp.isnan(scores_N) | (scores_N == -jnp.inf))
   if method == "hard":
     keys_N = scores_N
   else:
-    where = sharded.leading_axes(scores_N)
-    noise_N = jax.random.gumbel(
-        key, scores_N.shape, jnp.float32,
-        out_sharding=None if where is None else jax.typeof(scores_N).sharding)
+    if noise is None:
+      where = sharded.leading_axes(scores_N)
+      noise = jax.random.gumbel(
+          key, scores_N.shape, jnp.float32,
+          out_sharding=None if where is None else jax.typeof(scores_N).sharding)
+    noise_N = noise
     if method == "random":
       keys_N = noise_N
     else:

@@ -21,12 +21,22 @@ def prefix_mask(order_N: jax.Array, count: jax.Array) -> jax.Array:
   return jnp.zeros(n, bool).at[order_N].set(jnp.arange(n) < count)
 
 
-def shuffle(key: jax.Array, n: int) -> jax.Array:
-  """A uniformly random permutation int32[n]: one sort by 64 random bits per element (two uint32 sort
-  keys; a tie, broken by index, has probability about n^2 / 2^65). One sort where
-  `jax.random.permutation` runs several rounds."""
-  bits_2N = jax.random.bits(key, (2, n), jnp.uint32)
-  return jax.lax.sort((bits_2N[0], bits_2N[1], jnp.arange(n, dtype=jnp.int32)), num_keys=2)[2]
+def epoch_randomness(key: jax.Array, epoch: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
+  """All of an epoch's randomness from one draw of fold_in(key, epoch): (perm int32[n], uniform f32[n]).
+
+  perm is a uniformly random permutation: one sort by 64 random bits per element (a tie, broken by
+  index, has probability about n^2 / 2^65). uniform is in [0, 1), from the remaining 32 bits per
+  element (as `jax.random.uniform` makes it). One random draw and one sort keep the compile small.
+  """
+  bits_3N = jax.random.bits(jax.random.fold_in(key, epoch), (3, n), jnp.uint32)
+  perm_N = jax.lax.sort((bits_3N[0], bits_3N[1], jnp.arange(n, dtype=jnp.int32)), num_keys=2)[2]
+  one_to_two = jax.lax.bitcast_convert_type((bits_3N[2] >> 9) | jnp.uint32(0x3F800000), jnp.float32)
+  return perm_N, one_to_two - 1.0
+
+
+def gumbel(uniform: jax.Array) -> jax.Array:
+  """Standard Gumbel noise from uniform [0, 1) samples (as `jax.random.gumbel` makes it)."""
+  return -jnp.log(-jnp.log(jnp.maximum(uniform, jnp.finfo(jnp.float32).tiny)))
 
 
 def kept_first(perm_N: jax.Array, kept_N: jax.Array) -> jax.Array:
@@ -68,11 +78,12 @@ def within_groups(
 
 def whole_groups(
     scores_N: jax.Array, perm_N: jax.Array, group_size: int, keep_groups: jax.Array, method: str,
-    key: jax.Array | None, temperature: float, normalize: str,
+    noise_N: jax.Array, temperature: float, normalize: str,
 ) -> jax.Array:
   """GraNT-B: cut `perm_N` into the N // group_size full groups (the remainder is not a candidate),
   score each by the mean of its members' valid scores, and keep the top `keep_groups` groups by
-  `method`. A group with no valid score ranks last."""
+  `method` (with Gumbel noise from the first entries of `noise_N`). A group with no valid score ranks
+  last."""
   n = scores_N.shape[0]
   groups = n // group_size
   members_GS = perm_N[: groups * group_size].reshape(groups, group_size)
@@ -83,22 +94,24 @@ def whole_groups(
   mean_G = jnp.where(finite_GS, scores_GS, 0.0).sum(1) / jnp.maximum(finite_GS.sum(1), 1)
   mean_G = jnp.where(jnp.any(scores_GS == jnp.inf, 1), jnp.inf,
                      jnp.where(finite_GS.any(1), mean_G, jnp.nan))
-  keys_G = ranking.selection_keys(mean_G, method, key, temperature, normalize)
+  keys_G = ranking.selection_keys(mean_G, method, None, temperature, normalize,
+                                  noise=noise_N[:groups])
   kept_G = prefix_mask(ranking.descending_order(keys_G), keep_groups)
   kept_members = jnp.repeat(kept_G, group_size)
   return jnp.zeros(n, bool).at[members_GS.reshape(-1)].set(kept_members)
 
 
 def unbiased_prune(
-    scores_N: jax.Array, seen_N: jax.Array, prune: float, key: jax.Array
+    scores_N: jax.Array, seen_N: jax.Array, prune: float, uniform_N: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
   """InfoBatch: each seen example scoring below the mean seen score is dropped with probability
-  `prune`; the kept ones among those get weight 1 / (1 - prune). Returns (kept bool[N], weights f32[N])."""
+  `prune` (when its `uniform_N` sample is below it); the kept ones among those get weight
+  1 / (1 - prune). Returns (kept bool[N], weights f32[N])."""
   scores_N, seen_N = sharded.replicate(scores_N), sharded.replicate(seen_N)
   scored_N = seen_N & jnp.isfinite(scores_N)
   mean = jnp.where(scored_N, scores_N, 0.0).sum() / jnp.maximum(scored_N.sum(), 1)
   below_N = scored_N & (scores_N < mean)
-  kept_N = ~(below_N & (jax.random.uniform(key, scores_N.shape) < prune))
+  kept_N = ~(below_N & (uniform_N < prune))
   weights_N = jnp.where(below_N & kept_N, 1.0 / (1.0 - prune), 1.0).astype(jnp.float32)
   return kept_N, weights_N
 

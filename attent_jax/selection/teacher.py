@@ -219,7 +219,7 @@ class Teacher:
     return Plan(sharded.replicate(state.order), sharded.replicate(state.weights), state.count,
                 jnp.asarray(self._phase)[epoch] == SELECT, epoch)
 
-  def _selection(self, state: TeacherState, epoch, perm_N, key):
+  def _selection(self, state: TeacherState, epoch, perm_N, uniform_N):
     """(kept bool[N], weights f32[N]) of a SELECT epoch, by the spec's rule."""
     spec, n = self.spec, self.pool_size
     seen = {k: state.age[k] >= 0 for k in self.score_kinds}
@@ -227,20 +227,22 @@ class Teacher:
     ones = jnp.ones(n, jnp.float32)
     count = jnp.asarray(self._count)[epoch]
     if spec.prune > 0:
-      return rules.unbiased_prune(state.scores[spec.score_kind], seen[spec.score_kind], spec.prune, key)
+      return rules.unbiased_prune(state.scores[spec.score_kind], seen[spec.score_kind], spec.prune,
+                                  uniform_N)
+    noise_N = rules.gumbel(uniform_N)
     if spec.random_share is not None:
-      ntk_keys = ranking.selection_keys(ranked[spec.score_kind], "hard")
-      loss_keys = ranking.selection_keys(ranked["loss"], "hard")
-      random_keys = ranking.selection_keys(ranked["loss"], "random", key)
-      kept = rules.mixed(ntk_keys, loss_keys, random_keys, jnp.asarray(self._ntk)[epoch],
-                         jnp.asarray(self._residual)[epoch], count)
+      kept = rules.mixed(ranking.selection_keys(ranked[spec.score_kind], "hard"),
+                         ranking.selection_keys(ranked["loss"], "hard"),
+                         ranking.selection_keys(ranked["loss"], "random", noise=noise_N),
+                         jnp.asarray(self._ntk)[epoch], jnp.asarray(self._residual)[epoch], count)
       return kept, ones
     scores = ranked[spec.score_kind]
     if spec.granularity == "batch":
       kept = rules.whole_groups(scores, perm_N, spec.group_size, jnp.asarray(self._keep_last)[epoch],
-                                spec.method, key, spec.temperature, spec.normalize)
+                                spec.method, noise_N, spec.temperature, spec.normalize)
       return kept, ones
-    keys = ranking.selection_keys(scores, spec.method, key, spec.temperature, spec.normalize)
+    keys = ranking.selection_keys(scores, spec.method, None, spec.temperature, spec.normalize,
+                                  noise=noise_N)
     if spec.granularity == "pool":
       return rules.pool(keys, count, self._k_max, spec.impl), ones
     kept = rules.within_groups(keys, perm_N, spec.group_size, jnp.asarray(self._keep)[epoch],
@@ -256,11 +258,9 @@ class Teacher:
     n = self.pool_size
     epoch = jnp.clip(state.epoch, 0, self.total_epochs)
     phase = jnp.asarray(self._phase)[epoch]
-    epoch_key = jax.random.fold_in(jax.random.wrap_key_data(state.key), epoch)
-    perm_key, select_key = jax.random.split(epoch_key)
-    perm_N = rules.shuffle(perm_key, n)
+    perm_N, uniform_N = rules.epoch_randomness(jax.random.wrap_key_data(state.key), epoch, n)
     if self._k_max > 0 or self.spec.prune > 0:
-      selected, selected_weights = self._selection(state, epoch, perm_N, select_key)
+      selected, selected_weights = self._selection(state, epoch, perm_N, uniform_N)
     else:  # this timetable never selects
       selected, selected_weights = jnp.ones(n, bool), jnp.ones(n, jnp.float32)
     previous = rules.prefix_mask(sharded.replicate(state.order), state.count)

@@ -38,7 +38,7 @@ def train_step_fn(task: Task, optimizer: optax.GradientTransformation, teacher):
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
     teacher_state = teacher.record(teacher_state, batch["index"], losses_B, batch["mask"], kind="loss")
-    metrics = {"loss": loss, "grad_norm": optax.global_norm(grads), "losses": losses_B}
+    metrics = {"loss": loss, "grad_norm": optax.tree.norm(grads), "losses": losses_B}
     return state._replace(params=params, opt_state=opt_state, step=state.step + 1), teacher_state, metrics
 
   return train_step

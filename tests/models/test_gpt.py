@@ -56,9 +56,15 @@ def test_learned_positions_logits_at_t_ignore_later_positions(tiny):
   assert np.all(np.asarray(jac_LMD)[:, LENGTH:] == 0.0)  # Positions beyond the sequence.
 
 
-def test_rotary_positions_logits_at_t_ignore_later_tokens():
-  apply_fn, params = gpt.build(ROTARY, jax.random.key(0))
-  assert "pos_embed" not in params and "head" in params
+def test_rotary_positions_logits_at_t_ignore_later_tokens(tiny):
+  # ROTARY's params are TINY's without "pos_embed", plus an untied "head" (checked by shape).
+  _, tiny_params, _ = tiny
+  head_DV = np.random.default_rng(2).normal(0.0, 0.02, (TINY.d_model, TINY.vocab_size))
+  params = {**{k: v for k, v in tiny_params.items() if k != "pos_embed"},
+            "head": {"kernel": jnp.asarray(head_DV, jnp.float32)}}
+  expected = jax.eval_shape(lambda key: gpt.build(ROTARY, key)[1], jax.random.key(0))
+  assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, expected)
+  apply_fn = gpt.make_apply_fn(ROTARY)
   tokens_1L = _tokens()
 
   def projected_logits(embedding_VD):
@@ -87,7 +93,7 @@ def test_param_tree_follows_gpt2_structure(tiny):
 
 def test_bfloat16_compute_gives_float32_logits_close_to_float32(tiny):
   _, params, run_f32 = tiny
-  apply_bf16, _ = gpt.build(dataclasses.replace(TINY, dtype="bfloat16"), jax.random.key(0))
+  apply_bf16 = gpt.make_apply_fn(dataclasses.replace(TINY, dtype="bfloat16"))
   batch = {"inputs": _tokens(batch=2)}
   logits_bf16 = jax.jit(apply_bf16)(params, batch)
   assert logits_bf16.dtype == jnp.float32 and logits_bf16.shape == (2, LENGTH, TINY.vocab_size)
@@ -104,8 +110,9 @@ def test_intermediates_and_dropout(tiny):
   assert hidden["block_1"].shape == (2, LENGTH, TINY.d_model)
   with pytest.raises(ValueError, match="rng"):
     run(params, batch, train=True)
-  train_a = run(params, batch, train=True, rng=jax.random.key(1))
-  train_b = run(params, batch, train=True, rng=jax.random.key(2))
+  # Any key type works; "rbg" keys compile much faster than threefry ones on CPU.
+  train_a = run(params, batch, train=True, rng=jax.random.key(1, impl="rbg"))
+  train_b = run(params, batch, train=True, rng=jax.random.key(2, impl="rbg"))
   assert not np.allclose(train_a, logits) and not np.allclose(train_a, train_b)
 
 

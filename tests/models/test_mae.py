@@ -91,8 +91,7 @@ def test_training_pass_needs_rng(tiny):
 def test_no_rng_uses_the_fixed_key_and_norm_pix_loss_in_bfloat16(tiny):
   _, params, run = tiny
   config = dataclasses.replace(TINY, norm_pix_loss=True, dtype="bfloat16")
-  apply_fn, _ = mae.build(config, jax.random.key(0))
-  out = jax.jit(apply_fn)(params, _batch())
+  out = jax.jit(mae.make_apply_fn(config))(params, _batch())
   assert out["pred"].dtype == jnp.float32 and np.all(np.isfinite(out["pred"]))
   np.testing.assert_allclose(out["target"].mean(-1), 0.0, atol=1e-5)
   np.testing.assert_allclose(out["target"].std(-1), 1.0, atol=1e-3)
@@ -125,7 +124,7 @@ def test_config_errors_name_the_field(change, field):
 # purpose: run
 #   python -m pytest tests/models/test_mae.py -k golden
 # and copy the value the failure message prints.
-GOLDEN_LOSS_AFTER_ONE_STEP = 1.87043
+GOLDEN_LOSS_AFTER_ONE_STEP = 1.85248
 
 
 def test_golden_loss_after_one_adam_step(tiny, loss_after_one_adam_step):

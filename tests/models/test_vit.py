@@ -44,15 +44,21 @@ def test_cls_pooling(tiny):
   assert params["patch_embed"]["kernel"].shape == (4 * 4 * 3, 32)
 
 
-def test_mean_pooling():
-  apply_fn, params = vit.build(dataclasses.replace(TINY, pool="mean"), jax.random.key(0))
-  _check_logits(jax.jit(apply_fn), params)
-  assert "cls" not in params and params["pos_embed"].shape == (4, 32)
+def test_mean_pooling(tiny):
+  # Mean pooling's params are cls pooling's without "cls" and its position (checked by shape).
+  _, cls_params, _ = tiny
+  config = dataclasses.replace(TINY, pool="mean")
+  params = {**{k: v for k, v in cls_params.items() if k != "cls"},
+            "pos_embed": cls_params["pos_embed"][1:]}
+  expected = jax.eval_shape(lambda key: vit.build(config, key)[1], jax.random.key(0))
+  assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, expected)
+  assert "cls" not in expected and expected["pos_embed"].shape == (4, 32)
+  _check_logits(jax.jit(vit.make_apply_fn(config)), params)
 
 
 def test_bfloat16_compute_gives_float32_logits(tiny):
   _, params, run_f32 = tiny
-  apply_bf16, _ = vit.build(dataclasses.replace(TINY, dtype="bfloat16"), jax.random.key(0))
+  apply_bf16 = vit.make_apply_fn(dataclasses.replace(TINY, dtype="bfloat16"))
   logits_BC = jax.jit(apply_bf16)(params, {"image": _images()})
   assert logits_BC.dtype == jnp.float32
   np.testing.assert_allclose(logits_BC, run_f32(params, {"image": _images()}), atol=0.05)
@@ -64,7 +70,8 @@ def test_dropout_needs_rng_and_only_acts_in_training(tiny):
   with pytest.raises(ValueError, match="rng"):
     run(params, batch, train=True)
   eval_logits = run(params, batch)
-  train_logits = run(params, batch, train=True, rng=jax.random.key(1))
+  # Any key type works; "rbg" keys compile much faster than threefry ones on CPU.
+  train_logits = run(params, batch, train=True, rng=jax.random.key(1, impl="rbg"))
   assert not np.allclose(train_logits, eval_logits)
 
 

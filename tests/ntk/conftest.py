@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from ntk_tiny_models import dense_jacobian, init_tiny_transformer, make_batch
+from tests.ntk.ntk_tiny_models import dense_jacobian, init_tiny_transformer, make_batch
 
 
 @pytest.fixture(scope="session")

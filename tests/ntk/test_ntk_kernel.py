@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from ntk_tiny_models import last_position, tiny_transformer
+from tests.ntk.ntk_tiny_models import last_position, tiny_transformer
 from jax.flatten_util import ravel_pytree
 
 from attent_jax import ntk

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from ntk_tiny_models import last_position
+from tests.ntk.ntk_tiny_models import last_position
 
 from attent_jax import ntk
 

@@ -21,13 +21,15 @@ def _reference_ratio(kind, start, end, total, stages, step):
 @pytest.mark.parametrize("kind", selection.RATIO_KINDS)
 @pytest.mark.parametrize("start,end", [(0.2, 1.0), (0.9, 0.3)])
 def test_ratio_schedule_python_and_traced(kind, start, end):
+  chex.clear_trace_counter()
   schedule = selection.ratio_schedule(kind, start=start, end=end, total_steps=37, stages=10)
   steps = list(range(-2, 41))
   expected = [_reference_ratio(kind, start, end, 37, 10, s) for s in steps]
   host = [schedule(s) for s in steps]
   assert all(isinstance(v, float) for v in host)
   np.testing.assert_allclose(host, expected, rtol=0, atol=1e-12)
-  assert host[2] == start and host[-4] == pytest.approx(end)  # step 0 and step total_steps
+  assert host[2] == start  # step 0; step total_steps: end (constant: start)
+  assert host[-4] == pytest.approx(start if kind == "constant" else end)
   traced = jax.jit(jax.vmap(chex.assert_max_traces(schedule, n=1)))(jnp.arange(-2, 41))
   np.testing.assert_allclose(traced, expected, rtol=0, atol=1e-6)
 
@@ -52,7 +54,8 @@ def test_interval_incremental_follows_int():
   # INT on a long run: every step for the first 25%, then intervals 10, 20, 30, 40, 50, 50, ...
   steps = _steps(selection.interval_schedule("incremental", total_steps=1000), 1000)
   assert steps[:250] == list(range(250))
-  assert np.diff(steps[249:]).tolist() == [10, 20, 30, 40, 50] + [50] * 10
+  gaps = np.diff(steps[249:]).tolist()
+  assert gaps[:5] == [10, 20, 30, 40, 50] and set(gaps[5:]) == {50} and steps[-1] + 50 >= 1000
   # a short run grows by 1, 2, 3, ... instead
   assert _steps(selection.interval_schedule("incremental", total_steps=20), 20) == [
       0, 1, 2, 3, 4, 5, 7, 10, 14, 19]

@@ -1,0 +1,165 @@
+"""Every preset over a toy 20-epoch run: the counts, re-selections and picks its docstring promises."""
+
+import math
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from selection_refs import (BATCH, EPOCHS, POOL, fresh_scores, np_hard_order, teacher,
+                            training_losses, unsharded_plans)
+
+from attent_jax import selection
+
+
+def cf(ratio, n):  # the documented rounding: half up, at least 1, at most n
+  return min(n, max(1, math.floor(ratio * n + 0.5)))
+
+
+def _held(selections: dict) -> list:
+  """Per-epoch count when each selection epoch's count holds until the next selection."""
+  counts, current = [], None
+  for epoch in range(EPOCHS):
+    current = selections.get(epoch, current)
+    counts.append(current)
+  return counts
+
+
+INT_SELECTIONS = [0, 1, 2, 3, 4, 5, 7, 10, 14, 19]
+INT_RATIO = lambda e: 0.2 + 0.08 * math.floor(10 * e / 19)  # noqa: E731
+NINT_RATIO = lambda r: 0.2 + 0.08 * math.floor(10 * r / 18)  # noqa: E731  round r = epoch - 1
+GRANT_ROUNDS = [r for r in range(19) if selection.interval_schedule(
+    "curriculum", total_steps=19, dense_share=0.1)(r)]
+GRANT_RATIO = lambda r: 0.1 + 0.9 * math.floor(50 * r / 18) / 50  # noqa: E731
+COMPLEX = [POOL] + [cf(0.2 + 0.6 * c / 9, POOL) for c in range(10) for _ in range(2 if c < 9 else 1)]
+
+EXPECTED = {
+    "full_data": ([POOL] * EPOCHS, []),
+    "attent_simple": ([POOL] + [cf(0.7, POOL)] * 19, []),
+    "attent_complex": (COMPLEX, list(range(1, 20, 2))),
+    "random_subset": (COMPLEX, []),
+    "int": (_held({e: cf(INT_RATIO(e), POOL) for e in INT_SELECTIONS}), INT_SELECTIONS[:-1]),
+    "grant_b": (_held({0: POOL, **{r + 1: BATCH * cf(GRANT_RATIO(r), POOL // BATCH)
+                                   for r in GRANT_ROUNDS}}), [r + 1 for r in GRANT_ROUNDS]),
+    "grant_s": (_held({0: POOL, **{r + 1: (POOL // BATCH) * cf(GRANT_RATIO(r), BATCH)
+                                   for r in GRANT_ROUNDS}}), [r + 1 for r in GRANT_ROUNDS]),
+    "online_batch": ([POOL] + [(POOL // 16) * cf(0.5, 16)] * 19, []),
+    "nint": ([POOL] + [cf(NINT_RATIO(e - 1), POOL) for e in range(1, 20)], [1, 11]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_preset_counts_and_fresh_passes(name):
+  counts, fresh = EXPECTED[name]
+  t = teacher(name)
+  plans = unsharded_plans(name)
+  assert [int(p.count) for p in plans] == counts
+  assert [t.expected_count(e) for e in range(EPOCHS)] == counts
+  assert [e for e in range(EPOCHS) if t.wants_fresh_scores(e)] == [e for e in fresh if counts[e] < POOL]
+  for plan in plans:
+    assert sorted(plan.indices) == list(range(POOL)) and np.all(plan.weights == 1.0)
+
+
+def _kept(plan) -> set:
+  return set(np.asarray(plan.indices[: plan.count]).tolist())
+
+
+def test_attent_simple_keeps_the_top_70_percent_of_epoch_0_losses_once():
+  plans = unsharded_plans("attent_simple")
+  top = set(np_hard_order(training_losses(0))[: cf(0.7, POOL)].tolist())
+  assert all(_kept(p) == top for p in plans[1:])
+  assert [bool(p.reselected) for p in plans] == [False, True] + [False] * 18
+  assert not np.array_equal(plans[1].indices, plans[2].indices)  # same subset, new order
+
+
+def test_int_selects_the_top_of_each_fresh_pass_and_reuses_it():
+  plans = unsharded_plans("int")
+  for epoch in INT_SELECTIONS[:-1]:
+    count = int(plans[epoch].count)
+    assert _kept(plans[epoch]) == set(np_hard_order(fresh_scores(epoch))[:count].tolist())
+  assert _kept(plans[6]) == _kept(plans[5]) and bool(plans[7].reselected)
+
+
+def test_attent_complex_redraws_soft_subsets_between_fresh_passes():
+  plans = unsharded_plans("attent_complex")
+  assert all(bool(p.reselected) for p in plans[1:])  # soft: every subset epoch is a new draw
+  assert _kept(plans[3]) != _kept(plans[4])
+
+
+def test_infobatch_prunes_below_mean_and_reweights():
+  plans = unsharded_plans("infobatch")
+  cache = np.zeros(POOL, np.float32)
+  for epoch, plan in enumerate(plans):
+    kept = np.zeros(POOL, bool)
+    kept[np.asarray(plan.indices[: plan.count])] = True
+    if epoch == 0 or epoch >= 17:  # floor(0.875 * 20) = 17
+      assert kept.all() and np.all(plan.weights == 1.0)
+    else:
+      below = cache < cache.mean()
+      assert kept[~below].all() and 0 < (~kept).sum() < below.sum()
+      np.testing.assert_array_equal(plan.weights, np.where(below & kept, 2.0, 1.0))
+    trained = np.asarray(plan.indices[: plan.count])
+    cache[trained] = training_losses(epoch)[trained]
+  t = teacher("infobatch")
+  assert t.expected_count(5) == round(POOL * 0.75) and t.expected_count(17) == POOL
+
+
+def test_nint_mixes_ntk_residual_and_random_picks():
+  plans = unsharded_plans("nint")
+  ntk_scores = fresh_scores(1)  # the NTK cache from the pass before epoch 1 (next one: epoch 11)
+  first = _kept(plans[1])  # round 0: 19 picks = 13 random + 6 NTK + 0 residual
+  assert set(np_hard_order(ntk_scores)[:6].tolist()) <= first
+  # round 9 (epoch 10): 58 picks = 41 random + round(0.15 * 58) = 9 NTK + 8 residual (cached loss)
+  loss_cache = np.zeros(POOL, np.float32)
+  for epoch in range(10):
+    trained = np.asarray(plans[epoch].indices[: plans[epoch].count])
+    loss_cache[trained] = training_losses(epoch)[trained]
+  kept = _kept(plans[10])
+  ntk_top = np_hard_order(ntk_scores)[:9]
+  rest = np.setdiff1d(np.arange(POOL), ntk_top)
+  residual_top = rest[np_hard_order(loss_cache[rest])[:8]]
+  assert int(plans[10].count) == 58 and set(ntk_top.tolist()) | set(residual_top.tolist()) <= kept
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: selection.make_teacher("nope", pool_size=9, total_epochs=3), "name"),
+    (lambda: selection.make_teacher("int", pool_size=0, total_epochs=3), "pool_size"),
+    (lambda: selection.make_teacher("int", pool_size=9, total_epochs=0), "total_epochs"),
+    (lambda: selection.make_teacher("int", pool_size=9, total_epochs=3, ratio_start=1.5),
+     "ratio_start"),
+    (lambda: selection.make_teacher("attent_complex", pool_size=9, total_epochs=3, ratio_end=0.0),
+     "ratio_end"),
+    (lambda: selection.make_teacher("int", pool_size=9, total_epochs=3, method="best"), "method"),
+    (lambda: selection.make_teacher("int", pool_size=9, total_epochs=3, ratio_kind="exp"),
+     "ratio_kind"),
+    (lambda: selection.make_teacher("int", pool_size=9, total_epochs=3, interval_kind="weekly"),
+     "interval_kind"),
+    (lambda: selection.make_teacher("int", pool_size=9, total_epochs=3, granularity="shard"),
+     "granularity"),
+    (lambda: selection.make_teacher("grant_b", pool_size=9, total_epochs=3), "batch_size"),
+    (lambda: selection.make_teacher("grant_b", pool_size=9, total_epochs=3, batch_size=10),
+     "pool_size"),
+    (lambda: selection.make_teacher("int", pool_size=9, total_epochs=3, cycles=3),
+     "allowed overrides"),
+    (lambda: selection.make_teacher("infobatch", pool_size=9, total_epochs=3, prune=1.0), "prune"),
+    (lambda: selection.make_teacher("random_subset", pool_size=9, total_epochs=3, like="infobatch"),
+     "like"),
+    (lambda: selection.make_teacher("random_subset", pool_size=9, total_epochs=3, method="hard"),
+     "method"),
+    (lambda: selection.make_teacher("int", pool_size=9, total_epochs=3, score_kind="grad"),
+     "score_kind"),
+])
+def test_bad_arguments_raise_before_compiling(call, match):
+  with pytest.raises(ValueError, match=match):
+    call()
+
+
+def test_importing_selection_pulls_in_no_heavy_dependency():
+  code = ("import sys, attent_jax.selection; print(sorted(m for m in sys.modules if m.split('.')[0] "
+          "in ('flax', 'tensorflow_datasets', 'tensorflow', 'absl', 'chex', 'orbax', 'optax')))")
+  root = pathlib.Path(__file__).resolve().parents[2]
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       cwd=root, env={**os.environ, "JAX_PLATFORMS": "cpu"})
+  assert out.stdout.strip() == "[]", out.stdout + out.stderr
