@@ -25,6 +25,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from attent_jax.selection import sharded
 from attent_jax.selection.schedules import check_choice
@@ -60,12 +61,7 @@ def selection_keys(
   if method == "hard":
     keys_N = scores_N
   else:
-    if noise is None:
-      where = sharded.leading_axes(scores_N)
-      noise = jax.random.gumbel(
-          key, scores_N.shape, jnp.float32,
-          out_sharding=None if where is None else jax.typeof(scores_N).sharding)
-    noise_N = noise
+    noise_N = gumbel_like(key, scores_N) if noise is None else noise
     if method == "random":
       keys_N = noise_N
     else:
@@ -84,14 +80,25 @@ def descending_order(keys_N: jax.Array) -> jax.Array:
   return jnp.argsort(-sharded.replicate(keys_N), stable=True).astype(jnp.int32)
 
 
+@jax.jit
+def gumbel_like(key: jax.Array, scores_N: jax.Array) -> jax.Array:
+  """Standard Gumbel noise f32[N] with the shape and sharding of `scores_N` (same bits either way).
+
+  Its own compiled function, shared by every method, k and normaliser of `rank` and `select`."""
+  where = sharded.leading_axes(scores_N)
+  return jax.random.gumbel(key, scores_N.shape, jnp.float32,
+                           out_sharding=None if where is None else jax.typeof(scores_N).sharding)
+
+
 @functools.partial(jax.jit, static_argnames=("method", "temperature", "normalize"))
-def _rank(scores_N, key, *, method, temperature, normalize):
-  return descending_order(selection_keys(scores_N, method, key, temperature, normalize))
+def _rank(scores_N, noise_N, *, method, temperature, normalize):
+  keys_N = selection_keys(scores_N, method, None, temperature, normalize, noise=noise_N)
+  return descending_order(keys_N)
 
 
 @functools.partial(jax.jit, static_argnames=("k", "method", "temperature", "normalize", "impl"))
-def _select(scores_N, key, *, k, method, temperature, normalize, impl):
-  keys_N = selection_keys(scores_N, method, key, temperature, normalize)
+def _select(scores_N, noise_N, *, k, method, temperature, normalize, impl):
+  keys_N = selection_keys(scores_N, method, None, temperature, normalize, noise=noise_N)
   return sharded.global_top_k(keys_N, k, impl)
 
 
@@ -111,7 +118,8 @@ def rank(
   """
   _check_scores(scores)
   check_selection_args(method, key, temperature, normalize)
-  return _rank(scores, key, method=method, temperature=float(temperature), normalize=normalize)
+  noise = None if method == "hard" else gumbel_like(key, scores)
+  return _rank(scores, noise, method=method, temperature=float(temperature), normalize=normalize)
 
 
 def select(
@@ -134,7 +142,8 @@ def select(
   check_selection_args(method, key, temperature, normalize)
   impl = sharded.DEFAULT_IMPL if impl is None else check_choice("impl", impl, sharded.IMPLS)
   size = jnp.shape(scores)[0]
-  if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= size:
+  if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= size:
     raise ValueError(f"k must be an int in [0, pool size {size}], got {k!r}")
-  return _select(scores, key, k=k, method=method, temperature=float(temperature),
+  noise = None if method == "hard" else gumbel_like(key, scores)
+  return _select(scores, noise, k=int(k), method=method, temperature=float(temperature),
                  normalize=normalize, impl=impl)

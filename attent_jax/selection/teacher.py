@@ -129,6 +129,15 @@ def _write(state: TeacherState, indices, scores, mask, *, kind: str) -> TeacherS
   return state._replace(scores={**state.scores, kind: new_scores}, age={**state.age, kind: new_age})
 
 
+@functools.partial(jax.jit, static_argnames="n")
+def epoch_randomness(key_data: jax.Array, epoch: jax.Array, *, n: int) -> tuple[jax.Array, jax.Array]:
+  """An epoch's random draw from the state's key data: (perm int32[n], uniform f32[n]), replicated.
+
+  `rules.epoch_randomness` of fold_in(key, epoch): compiled once per pool size, for every teacher.
+  """
+  return rules.epoch_randomness(jax.random.wrap_key_data(key_data), epoch, n)
+
+
 class Teacher:
   """A teacher built from a `TeacherSpec`. Immutable; safe to share; all state lives in TeacherState."""
 
@@ -159,7 +168,7 @@ class Teacher:
     self._keep_last = pad(counts[:, 2], 0).astype(np.int32)
     self._ntk = pad(ntk, 0).astype(np.int32)
     self._residual = pad(residual, 0).astype(np.int32)
-    self.next_epoch = jax.jit(self.next_epoch_fn)
+    self._plan_jit = jax.jit(self.plan_epoch)
 
   # ---------------------------------------------------------------- host queries
 
@@ -249,8 +258,22 @@ class Teacher:
                                jnp.asarray(self._keep_last)[epoch])
     return kept, ones
 
+  def next_epoch(self, state: TeacherState) -> tuple[TeacherState, Plan]:
+    """Plans epoch `state.epoch` and advances the counter. Two compiled calls: the epoch's random
+    draw (`epoch_randomness`, one compile per pool size, shared by all teachers) and the plan (one
+    compile per teacher for the whole run). Equal to `next_epoch_fn`, which is the same as one pure,
+    jittable function."""
+    perm_N, uniform_N = epoch_randomness(state.key, state.epoch, n=self.pool_size)
+    return self._plan_jit(state, perm_N, uniform_N)
+
   def next_epoch_fn(self, state: TeacherState) -> tuple[TeacherState, Plan]:
-    """Plans epoch `state.epoch` and advances the counter: pure; `next_epoch` is this under `jax.jit`.
+    """`next_epoch` as one pure function of the state (jit it, or call it inside your own jit)."""
+    perm_N, uniform_N = epoch_randomness(state.key, state.epoch, n=self.pool_size)
+    return self.plan_epoch(state, perm_N, uniform_N)
+
+  def plan_epoch(self, state: TeacherState, perm_N: jax.Array, uniform_N: jax.Array
+                 ) -> tuple[TeacherState, Plan]:
+    """The deterministic part of `next_epoch`, given the epoch's random draw. Pure, jittable.
 
     Shapes never depend on the epoch (ratios are table lookups, the kept count a traced int), so one
     compile serves the whole run. Calls past the last epoch plan full-data epochs.
@@ -258,7 +281,6 @@ class Teacher:
     n = self.pool_size
     epoch = jnp.clip(state.epoch, 0, self.total_epochs)
     phase = jnp.asarray(self._phase)[epoch]
-    perm_N, uniform_N = rules.epoch_randomness(jax.random.wrap_key_data(state.key), epoch, n)
     if self._k_max > 0 or self.spec.prune > 0:
       selected, selected_weights = self._selection(state, epoch, perm_N, uniform_N)
     else:  # this timetable never selects

@@ -1,6 +1,5 @@
 """Offline tfds builders: stable indices, the IDX reader's errors, the code corpus, no TensorFlow."""
 
-import gzip
 import pathlib
 import subprocess
 import sys
@@ -10,25 +9,7 @@ import pytest
 
 from attent_jax import data
 from attent_jax.data.builders import fashion_mnist_local, idx_format, python_code
-
-
-def write_idx(path: pathlib.Path, array: np.ndarray, *, compress=True, truncate=0) -> None:
-  header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
-      int(d).to_bytes(4, "big") for d in array.shape)
-  raw = header + array.astype(np.uint8).tobytes()
-  raw = raw[: len(raw) - truncate]
-  if compress:
-    path.with_name(path.name + ".gz").write_bytes(gzip.compress(raw))
-  else:
-    path.write_bytes(raw)
-
-
-def write_fashion_mnist(directory: pathlib.Path, n_train=40, n_test=12, **kwargs) -> None:
-  rng = np.random.default_rng(0)
-  directory.mkdir(parents=True, exist_ok=True)
-  for prefix, n in (("train", n_train), ("t10k", n_test)):
-    write_idx(directory / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)), **kwargs)
-    write_idx(directory / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10, **kwargs)
+from tests.offline_data import write_fashion_mnist, write_idx
 
 
 def test_fashion_mnist_builder_on_small_idx_files(tmp_path):

@@ -32,12 +32,14 @@ def test_hard_select_and_rank_match_numpy(case):
   np.testing.assert_array_equal(selection.select(scores, k), expected[:k])
 
 
-@settings(max_examples=12, deadline=None)
-@given(score_vectors(), st.sampled_from(("soft", "random")), st.sampled_from(("softmax", "sigmoid")),
-       st.integers(0, 2**31 - 1))
-def test_stochastic_select_is_a_prefix_of_rank_and_never_prefers_invalid(case, method, normalize, seed):
-  scores, _ = case
-  k = len(scores) // 2  # one k per size: few compiles
+@pytest.mark.parametrize("method,normalize", [("soft", "softmax"), ("soft", "sigmoid"),
+                                              ("random", "softmax")])
+@settings(max_examples=6, deadline=None)
+@given(values=st.lists(st.sampled_from((0.0, 1.0, 2.0, -1.5) + SPECIALS), min_size=33, max_size=33),
+       seed=st.integers(0, 2**31 - 1))
+def test_stochastic_select_is_a_prefix_of_rank_and_never_prefers_invalid(
+    method, normalize, values, seed):
+  scores, k = np.array(values, np.float32), 16
   key = jax.random.key(seed)
   chosen = np.asarray(selection.select(scores, k, method=method, key=key, normalize=normalize))
   order = np.asarray(selection.rank(scores, method, key=key, normalize=normalize))

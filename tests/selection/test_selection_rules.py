@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selection_refs import np_hard_order
 
-from attent_jax.selection import rules
+from attent_jax.selection import rules, teacher
 
 N, GROUP = 30, 8  # 4 groups, the last of 6
 
@@ -60,7 +60,7 @@ def test_whole_groups_keeps_the_batches_with_the_highest_mean(values, perm, keep
 def test_unbiased_prune_drops_only_below_mean_and_reweights():
   scores = jnp.asarray(np.random.default_rng(0).exponential(1.0, 4000), jnp.float32)
   seen = jnp.arange(4000) % 10 != 0  # unseen examples are never pruned
-  uniform = jax.random.uniform(jax.random.key(1), (4000,))
+  uniform = np.random.default_rng(1).uniform(size=4000).astype(np.float32)
   kept, weights = _jitted("unbiased_prune", prune=0.5)(scores, seen, uniform_N=uniform)
   kept, weights, scores, seen = map(np.asarray, (kept, weights, scores, seen))
   below = seen & (scores < scores[seen].mean())
@@ -73,21 +73,21 @@ def test_unbiased_prune_drops_only_below_mean_and_reweights():
 def test_mixed_takes_ntk_then_residual_then_random():
   ntk = jnp.arange(20.0)                        # top NTK: 19, 18, 17
   residual = jnp.where(jnp.arange(20) < 10, 100.0 - jnp.arange(20), 0.0)  # top rest: 0, 1
-  noise = jax.random.gumbel(jax.random.key(0), (20,))
+  noise = np.random.default_rng(0).permutation(20).astype(np.float32)  # any distinct keys
   kept = np.asarray(_jitted("mixed")(ntk, residual, noise, 3, 2, 8))
   assert kept.sum() == 8 and kept[[17, 18, 19, 0, 1]].all()
   rest = np.setdiff1d(np.arange(20), [17, 18, 19, 0, 1])
-  expected_random = rest[np_hard_order(np.asarray(noise)[rest])[:3]]
+  expected_random = rest[np_hard_order(noise[rest])[:3]]
   assert kept[expected_random].all()
 
 
 def test_epoch_randomness_and_kept_first():
-  draw = _jitted("epoch_randomness", n=4000)
-  perm, uniform = map(np.asarray, draw(jax.random.key(3), 1))
-  assert sorted(perm) == list(range(4000))
-  assert not np.array_equal(perm, np.asarray(draw(jax.random.key(3), 2)[0]))
-  assert uniform.min() >= 0.0 and uniform.max() < 1.0 and abs(uniform.mean() - 0.5) < 0.025
-  assert abs(np.asarray(rules.gumbel(uniform)).mean() - np.euler_gamma) < 0.1
-  kept = np.arange(4000) % 3 == 0
-  order = np.asarray(_jitted("kept_first")(perm, kept))
-  np.testing.assert_array_equal(order, perm[np.argsort(~kept[perm], kind="stable")])
+  key_data = jax.random.key_data(jax.random.key(3))
+  draws = [teacher.epoch_randomness(key_data, epoch, n=96) for epoch in range(40)]
+  perms, uniforms = (np.stack([np.asarray(d[i]) for d in draws]) for i in (0, 1))
+  assert all(sorted(p) == list(range(96)) for p in perms) and len({p.tobytes() for p in perms}) == 40
+  assert uniforms.min() >= 0.0 and uniforms.max() < 1.0 and abs(uniforms.mean() - 0.5) < 0.025
+  assert abs(np.asarray(rules.gumbel(uniforms)).mean() - np.euler_gamma) < 0.1
+  kept = np.arange(96) % 3 == 0
+  order = np.asarray(_jitted("kept_first")(perms[0], kept))
+  np.testing.assert_array_equal(order, perms[0][np.argsort(~kept[perms[0]], kind="stable")])

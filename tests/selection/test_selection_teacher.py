@@ -44,7 +44,7 @@ def test_next_epoch_compiles_once_for_a_whole_schedule():
                      kind="loss")
   assert int(plan.count) == POOL  # past the last epoch: full data
   unsharded_run("attent_complex")
-  assert teacher("attent_complex").next_epoch._cache_size() == 1
+  assert teacher("attent_complex")._plan_jit._cache_size() == 1
 
 
 def test_state_round_trips_through_files_and_resume_is_exact(tmp_path):

@@ -6,7 +6,7 @@ import pytest
 
 from attent_jax import train
 from attent_jax.configs import vit_digits
-from tests.train.conftest import smoke_config
+from tests.offline_data import smoke_config
 
 
 def run(data_dirs, workdir, teacher, **overrides):

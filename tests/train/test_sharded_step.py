@@ -7,7 +7,7 @@ from attent_jax import experiment
 from attent_jax.configs import vit_digits
 from attent_jax.train import state as state_lib
 from attent_jax.train import steps as steps_lib
-from tests.train.conftest import smoke_config
+from tests.offline_data import smoke_config
 
 
 def one_step(data_dirs, num_devices):

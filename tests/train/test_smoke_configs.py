@@ -7,7 +7,7 @@ import pytest
 
 from attent_jax import metrics, train
 from attent_jax.configs import gpt_lora, gpt_pycode, mae_fashion_mnist, vit_digits, vit_fashion_mnist
-from tests.train.conftest import smoke_config
+from tests.offline_data import smoke_config
 
 
 @pytest.mark.parametrize("module", [vit_digits, vit_fashion_mnist, mae_fashion_mnist],

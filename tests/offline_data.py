@@ -1,0 +1,38 @@
+"""Small offline data the tests write themselves, and configs pointed at it."""
+
+import gzip
+import pathlib
+
+import numpy as np
+
+
+def write_idx(path: pathlib.Path, array: np.ndarray, *, compress=True, truncate=0) -> None:
+  header = bytes([0, 0, 0x08, array.ndim]) + b"".join(
+      int(d).to_bytes(4, "big") for d in array.shape)
+  raw = header + array.astype(np.uint8).tobytes()
+  raw = raw[: len(raw) - truncate]
+  if compress:
+    path.with_name(path.name + ".gz").write_bytes(gzip.compress(raw))
+  else:
+    path.write_bytes(raw)
+
+
+def write_fashion_mnist(directory: pathlib.Path, n_train=40, n_test=12, **kwargs) -> None:
+  rng = np.random.default_rng(0)
+  directory.mkdir(parents=True, exist_ok=True)
+  for prefix, n in (("train", n_train), ("t10k", n_test)):
+    write_idx(directory / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)), **kwargs)
+    write_idx(directory / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10, **kwargs)
+
+
+def smoke_config(module, data_dirs, **train_overrides):
+  """The module's :smoke config pointed at the session's offline data."""
+  tfds_dir, idx_dir, code_dir = data_dirs
+  config = module.get_config("smoke")
+  config.data.data_dir = tfds_dir
+  if config.data.name == "fashion_mnist_local":
+    config.data.source_dir = idx_dir
+  if config.data.name == "python_code":
+    config.data.source_dir = code_dir
+  config.train.update(train_overrides)
+  return config
