@@ -8,7 +8,7 @@ all-gather of candidates, top-k merge (attent_jax/selection/sharded.py). Each ce
 wall-clock milliseconds over --repeats calls, after one compile-and-warm-up call; every result is
 checked equal across the two implementations.
 
-    python benchmarks/selection_overhead.py [--pool 60000] [--repeats 30]
+    python -m benchmarks.selection_overhead [--pool 60000] [--repeats 40]   (from the repository root)
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _same(a, b) -> bool:
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--pool", type=int, default=60000)
-  parser.add_argument("--repeats", type=int, default=30)
+  parser.add_argument("--repeats", type=int, default=40)
   args = parser.parse_args()
   n = args.pool
   mesh = jax.make_mesh((8,), ("data",))

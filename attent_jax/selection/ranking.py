@@ -80,7 +80,7 @@ def descending_order(keys_N: jax.Array) -> jax.Array:
   return jnp.argsort(-sharded.replicate(keys_N), stable=True).astype(jnp.int32)
 
 
-@jax.jit
+@functools.partial(jax.jit, keep_unused=True)  # `scores_N` places the output on its mesh
 def gumbel_like(key: jax.Array, scores_N: jax.Array) -> jax.Array:
   """Standard Gumbel noise f32[N] with the shape and sharding of `scores_N` (same bits either way).
 

@@ -48,12 +48,10 @@ def like(x: jax.Array, reference: jax.Array) -> jax.Array:
   return jax.sharding.reshard(x, jax.typeof(reference).sharding)
 
 
-def _merge_top_k(keys_N: jax.Array, k: int, mesh, axes, shards: int) -> jax.Array:
-  local = keys_N.shape[0] // shards
-  k_local = min(k, local)
-
+def _merge_top_k(keys_N: jax.Array, k: int, mesh, axes) -> jax.Array:
   def local_then_merge(keys_n):
-    values_c, index_c = jax.lax.top_k(keys_n, k_local)
+    local = keys_n.shape[0]
+    values_c, index_c = jax.lax.top_k(keys_n, min(k, local))
     index_c = index_c + jax.lax.axis_index(axes) * local
     values_C = jax.lax.all_gather(values_c, axes, tiled=True, to="invarying")
     index_C = jax.lax.all_gather(index_c, axes, tiled=True, to="invarying")
@@ -68,17 +66,12 @@ def global_top_k(keys_N: jax.Array, k: int, impl: str = DEFAULT_IMPL) -> jax.Arr
 
   keys_N: f32[N] with no NaN (callers map NaN to -inf first) and no -0.0 (callers canonicalise zeros:
   `lax.top_k` orders -0.0 below 0.0). k static, 0 <= k <= N. If `keys_N` is sharded over a mesh axis
-  (Explicit mode), `impl` picks the exact cross-shard algorithm (see module docstring); "merge" falls
-  back to "gather" when N is not a multiple of the shard count. Output replicated. Pure, jittable.
+  (Explicit mode, so N is a multiple of the shard count), `impl` picks the exact cross-shard algorithm
+  (see module docstring). Output replicated. Pure, jittable.
   """
   where = leading_axes(keys_N)
   if where is None:
     return jax.lax.top_k(keys_N, k)[1]
-  mesh, axes = where
-  names = (axes,) if isinstance(axes, str) else tuple(axes)
-  shards = 1
-  for name in names:
-    shards *= mesh.shape[name]
-  if impl == "merge" and keys_N.shape[0] % shards == 0:
-    return _merge_top_k(keys_N, k, mesh, axes, shards)
+  if impl == "merge":
+    return _merge_top_k(keys_N, k, *where)
   return jax.lax.top_k(replicate(keys_N), k)[1]

@@ -204,6 +204,10 @@ class Teacher:
         count=jnp.int32(n), epoch=jnp.int32(0), key=jnp.asarray(data, jnp.uint32))
     if sharding is None:
       return state
+    shards = np.prod([sharding.mesh.shape[a] for a in jax.tree.leaves(tuple(sharding.spec))] or [1])
+    if n % shards:
+      raise ValueError(f"pool_size {n} must be a multiple of the {shards} shards of `sharding` "
+                       "(pad the pool, or keep the teacher state replicated)")
     scalar = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
     return jax.tree.map(lambda x: jax.device_put(x, sharding if x.ndim == 1 and x.shape[0] == n
                                                  and x is not state.key else scalar), state)

@@ -74,7 +74,7 @@ class CompiledSteps:
         train_step_fn(task, optimizer, teacher),
         in_shardings=(self.state_sharding, self.teacher_sharding, batch),
         out_shardings=(self.state_sharding, self.teacher_sharding,
-                       {"loss": replicated, "grad_norm": replicated, "losses": batch}),
+                       {"loss": replicated, "grad_norm": replicated, "losses": replicated}),
         donate_argnums=(0, 1))
     self.score_kind = teacher.score_kind
 
@@ -87,7 +87,8 @@ class CompiledSteps:
     def record_pool(teacher_state, indices, scores, mask):
       return teacher.record(teacher_state, indices, scores, mask, kind=teacher.score_kind)
 
-    self.score = jax.jit(score, in_shardings=(self.state_sharding, batch), out_shardings=batch)
+    # Per-example outputs come back replicated (B floats): every process can read them on multi-host.
+    self.score = jax.jit(score, in_shardings=(self.state_sharding, batch), out_shardings=replicated)
     self.evaluate = jax.jit(evaluate, in_shardings=(self.state_sharding, batch),
                             out_shardings=replicated)
     self.record_pool = jax.jit(record_pool, donate_argnums=0, out_shardings=self.teacher_sharding)
