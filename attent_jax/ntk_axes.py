@@ -25,7 +25,8 @@ def canonical_axes(axes: Iterable[int], ndim: int, name: str) -> tuple[int, ...]
       raise ValueError(f"{name} axis {axis} is out of range for outputs with {ndim} dims")
     axis %= ndim
     if axis == 0:
-      raise ValueError(f"{name} cannot include the batch axis 0")
+      hint = " (outputs f[N] have no per-example axes: pass ())" if ndim == 1 else ""
+      raise ValueError(f"{name} cannot include the batch axis 0{hint}")
     result.append(axis)
   if len(set(result)) != len(result):
     raise ValueError(f"{name} has a repeated axis: {tuple(axes)}")

@@ -4,7 +4,7 @@ Notation: N1, N2 pool sizes, processed in blocks of n1 x n2 examples (n = chunk_
 pool); O1, O2 outputs per example; O_t, O_d the sizes of the traced and diagonal output axes,
 p1, p2 the sizes of the paired ones (O = O_t O_d p); P differentiated parameters; F the FLOPs of one
 forward pass of one example (XLA's cost analysis of the lowered single-example apply_fn); A the
-bytes one forward pass touches (the same analysis; an upper bound on its activations). A reverse
+bytes of all values its jaxpr computes (an upper bound on the activations a backward pass keeps). A reverse
 (VJP) or tangent (JVP) pass costs about 2F: each matmul y = x W becomes two.
 
   jacobian (contract per-example Jacobians), per block:
@@ -21,24 +21,26 @@ vector products win only when a forward pass is cheap relative to the parameter 
 paired outputs (e.g. untraced logits of an MLP). A transformer reuses every weight at each of its
 L positions (F ~ 2 L P), so the Jacobian contraction wins by about L for traced outputs.
 
-`auto` takes the method with fewer FLOPs among those whose peak memory fits the budget (the one
-with the smaller peak when neither fits). Pure jax; nothing here runs the model, it only lowers it.
+`auto` takes the method with fewer FLOPs among those whose peak memory fits the budget (default:
+half the device's memory; the one with the smaller peak when neither fits). Pure jax; nothing here runs the model, it only lowers it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import jax
+import jax.extend.core
 
 from attent_jax.ntk_axes import OutputAxes
 from attent_jax.ntk_batching import Batch, as_batch_of_one, batch_size
 from attent_jax.ntk_params import ParamFilter, num_params
 
-DEFAULT_MEMORY_BUDGET_BYTES = 4 * 2**30
+FALLBACK_MEMORY_BUDGET_BYTES = 4 * 2**30
 # ntvp pushes at most this many (tangent, example) pairs through one JVP at a time.
 MAX_TANGENT_EXAMPLES = 1024
 _FLOAT_BYTES = 4
@@ -59,7 +61,7 @@ class NTKCost:
   jacobian: MethodCost
   ntvp: MethodCost
   forward_flops: float
-  forward_bytes: float
+  activation_bytes: float
   num_params: int
   method: str
 
@@ -74,43 +76,71 @@ def tangent_batch(num_outputs: int, n1: int) -> int:
   return max(1, min(num_outputs, MAX_TANGENT_EXAMPLES // max(n1, 1)))
 
 
+def _intermediate_bytes(jaxpr: jax.extend.core.Jaxpr) -> int:
+  """Bytes of every value a jaxpr computes (descending into sub-jaxprs, e.g. of nested jits)."""
+  total = 0
+  for eqn in jaxpr.eqns:
+    inner = list(jax.extend.core.jaxprs_in_params(eqn.params))
+    if inner:
+      total += sum(_intermediate_bytes(sub) for sub in inner)
+    else:
+      total += sum(v.aval.size * v.aval.dtype.itemsize for v in eqn.outvars
+                   if hasattr(v.aval, "dtype"))
+  return total
+
+
 def forward_cost(apply_fn: Callable[[Any, Batch], jax.Array], params: Any,
                  x: Batch) -> tuple[float, float]:
-  """(FLOPs, bytes accessed) of one forward pass of one example, from XLA's cost analysis.
+  """(FLOPs, activation bytes) of one forward pass of one example.
 
-  Lowers (does not compile or run) apply_fn on the first example of `x`. Falls back to
-  (2 * number of params, 4 * number of params) when the backend reports no analysis.
+  FLOPs: XLA's cost analysis of apply_fn lowered (not compiled or run) on the first example of x;
+  2 * number of params when the backend reports none. Activation bytes: the sizes of all values
+  in its jaxpr, an upper bound on what a backward pass keeps.
   """
   example = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), x)
   abstract_params = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), params)
-  lowered = jax.jit(lambda p, e: apply_fn(p, as_batch_of_one(e))).lower(abstract_params, example)
-  analysis = lowered.cost_analysis()
+  one = lambda p, e: apply_fn(p, as_batch_of_one(e))
+  analysis = jax.jit(one).lower(abstract_params, example).cost_analysis()
   if isinstance(analysis, (list, tuple)):
     analysis = analysis[0] if analysis else None
-  total = num_params(params)
-  if not analysis or not analysis.get("flops"):
-    return 2.0 * total, float(_FLOAT_BYTES * total)
-  return float(analysis["flops"]), float(analysis.get("bytes accessed", _FLOAT_BYTES * total))
+  flops = float(analysis["flops"]) if analysis and analysis.get("flops") else 2.0 * num_params(
+      params)
+  activations = _intermediate_bytes(jax.make_jaxpr(one)(abstract_params, example).jaxpr)
+  return flops, float(activations)
+
+
+def default_memory_budget() -> float:
+  """Half the memory of the default device: its allocator limit on GPU/TPU, host RAM on CPU."""
+  stats = jax.devices()[0].memory_stats() or {}
+  if "bytes_limit" in stats:
+    return 0.5 * stats["bytes_limit"]
+  try:
+    return 0.5 * os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+  except (ValueError, OSError, AttributeError):
+    return FALLBACK_MEMORY_BUDGET_BYTES
 
 
 def estimate_cost(
     apply_fn: Callable[[Any, Batch], jax.Array], params: Any, x1: Batch, x2: Batch | None = None,
     *, trace_axes: Iterable[int] = (-1,), diagonal_axes: Iterable[int] = (),
     param_filter: ParamFilter | None = None, chunk_size: int | None = None,
-    memory_budget_bytes: float = DEFAULT_MEMORY_BUDGET_BYTES,
+    memory_budget_bytes: float | None = None,
 ) -> NTKCost:
   """Estimates both methods for `empirical_ntk` with the same arguments, and picks one.
 
   Shapes only: evaluates apply_fn abstractly (jax.eval_shape) and lowers it once for one example.
-  See the module docstring for the formulas.
+  See the module docstring for the formulas. memory_budget_bytes defaults to
+  `default_memory_budget()` (half the device's memory).
   """
+  if memory_budget_bytes is None:
+    memory_budget_bytes = default_memory_budget()
   symmetric = x2 is None
   x2 = x1 if symmetric else x2
   shape1 = jax.eval_shape(apply_fn, params, x1).shape
   shape2 = jax.eval_shape(apply_fn, params, x2).shape
   axes = OutputAxes.create(len(shape1), trace_axes, diagonal_axes)
   axes.kernel_shape(shape1, shape2)  # validates the pairing of x1's and x2's outputs
-  forward_flops, forward_bytes = forward_cost(apply_fn, params, x1)
+  forward_flops, activation_bytes = forward_cost(apply_fn, params, x1)
   total_params = num_params(params, param_filter)
 
   def size(shape, keep) -> int:
@@ -138,14 +168,14 @@ def estimate_cost(
 
   rows = n1 if other_blocks == 0 else n1 + n2
   jacobian = MethodCost(jacobian_flops,
-                        _FLOAT_BYTES * rows * o1 * total_params + rows * o1 * forward_bytes)
+                        _FLOAT_BYTES * rows * o1 * total_params + rows * o1 * activation_bytes)
   t = tangent_batch(o2, n1)
-  ntvp = MethodCost(ntvp_flops, (1 + t) * n1 * forward_bytes + _FLOAT_BYTES * o2 * total_params
-                    + o2 * forward_bytes)
+  ntvp = MethodCost(ntvp_flops, (1 + t) * n1 * activation_bytes + _FLOAT_BYTES * o2 * total_params
+                    + o2 * activation_bytes)
   candidates = {"jacobian": jacobian, "ntvp": ntvp}
   fits = {name: c for name, c in candidates.items() if c.peak_bytes <= memory_budget_bytes}
   if fits:
     method = min(fits, key=lambda name: fits[name].flops)
   else:
     method = min(candidates, key=lambda name: candidates[name].peak_bytes)
-  return NTKCost(jacobian, ntvp, forward_flops, forward_bytes, total_params, method)
+  return NTKCost(jacobian, ntvp, forward_flops, activation_bytes, total_params, method)

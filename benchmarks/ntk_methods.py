@@ -84,7 +84,8 @@ def worker(method: str, pool: int, columns: int | None, out: str) -> None:
   params, log_likelihood, _ = model()
   x1 = pool_of(byte_windows(pool))
   x2 = None if columns is None else jax.tree.map(lambda a: a[:columns], x1)
-  kernel_fn = jax.jit(functools.partial(ntk.empirical_ntk, log_likelihood, method=method))
+  kernel_fn = jax.jit(functools.partial(ntk.empirical_ntk, log_likelihood, trace_axes=(),
+                                        method=method))
   start = time.perf_counter()
   compiled = kernel_fn.lower(params, x1, x2).compile()
   compile_s = time.perf_counter() - start
@@ -116,7 +117,7 @@ def run_worker(method: str, pool: int, columns: int | None, out: str) -> dict:
 
 def compare_methods(pool: int, columns: int) -> dict:
   params, log_likelihood, _ = model()
-  cost = ntk.estimate_cost(log_likelihood, params, pool_of(byte_windows(pool)))
+  cost = ntk.estimate_cost(log_likelihood, params, pool_of(byte_windows(pool)), trace_axes=())
   print(f"cost model: F = {cost.forward_flops / 1e6:.1f} MFLOP per sequence, P = "
         f"{cost.num_params:,}; jacobian {cost.jacobian.flops / 1e9:.0f} GFLOP, "
         f"{cost.jacobian.peak_bytes / 2**20:.0f} MiB; ntvp {cost.ntvp.flops / 1e9:.0f} GFLOP, "

@@ -1,12 +1,13 @@
 """Selection overhead on 8 fake CPU devices: the two exact cross-shard top-k implementations side by side.
 
 Times `selection.select` on scores of pool size N (default 60000) sharded over a `data` axis of 8
-devices, k = 0.3 N (and a small k = 0.01 N, where the local candidates are far fewer than a shard),
-for every method, and `next_epoch` of the attent_complex teacher on a subset epoch (soft re-draw from
-sharded scores). "gather" = one reshard to replicated, then top-k; "merge" = shard_map local top-k,
-all-gather of candidates, top-k merge (attent_jax/selection/sharded.py). Each cell: median and min
-wall-clock milliseconds over --repeats calls, after one compile-and-warm-up call; every result is
-checked equal across the two implementations.
+devices, k = 0.3 N (and a small k = 0.01 N, where each shard's candidates are far fewer than a shard),
+for every method, and `next_epoch` of the attent_complex teacher on a subset epoch (a soft re-draw from
+sharded scores; plus the same with the state on one device, for reference). "gather" = one reshard to
+replicated, then top-k; "merge" = shard_map local top-k, all-gather of the candidates, top-k merge
+(attent_jax/selection/sharded.py). Each cell: median and min wall-clock ms and median process-CPU ms
+(all threads) over --repeats calls, after one compile-and-warm-up call, the implementations' calls
+interleaved; every result is checked equal across the two implementations.
 
     python -m benchmarks.selection_overhead [--pool 60000] [--repeats 40]   (from the repository root)
 """
@@ -32,27 +33,36 @@ from attent_jax import selection  # noqa: E402
 
 
 def _time(fns: dict, repeats: int) -> tuple[dict, dict]:
-  """Median and min milliseconds of each zero-argument function, calls interleaved round-robin so
-  that load from other processes hits every implementation alike; plus each one's result."""
-  results = {impl: jax.block_until_ready(fn()) for impl, fn in fns.items()}  # compile + warm up
-  samples = {impl: [] for impl in fns}
+  """Per zero-argument function: (median wall ms, min wall ms, median CPU ms) and its result.
+
+  Calls are interleaved round-robin so that load from other processes hits every implementation
+  alike. Process CPU time (all threads) measures the work done; on a shared machine it is steadier
+  than wall time."""
+  results = {name: jax.block_until_ready(fn()) for name, fn in fns.items()}  # compile + warm up
+  wall = {name: [] for name in fns}
+  cpu = {name: [] for name in fns}
   for _ in range(repeats):
-    for impl, fn in fns.items():
-      start = time.perf_counter()
+    for name, fn in fns.items():
+      start, start_cpu = time.perf_counter(), time.process_time()
       jax.block_until_ready(fn())
-      samples[impl].append((time.perf_counter() - start) * 1e3)
-  return {impl: (statistics.median(s), min(s)) for impl, s in samples.items()}, results
+      cpu[name].append((time.process_time() - start_cpu) * 1e3)
+      wall[name].append((time.perf_counter() - start) * 1e3)
+  times = {name: (statistics.median(wall[name]), min(wall[name]), statistics.median(cpu[name]))
+           for name in fns}
+  return times, results
+
+
+def _same(trees: list) -> bool:
+  first = jax.tree.leaves(trees[0])
+  return all(all(np.array_equal(np.asarray(a), np.asarray(b))
+                 for a, b in zip(first, jax.tree.leaves(tree))) for tree in trees[1:])
 
 
 def _row(label: str, fns: dict, repeats: int) -> None:
   times, results = _time(fns, repeats)
-  cells = [f"{times[impl][0]:10.2f} / {times[impl][1]:8.2f}" for impl in selection.IMPLS]
-  print(f"{label:34s} {cells[0]:>22s} {cells[1]:>22s}  {_same(*results.values())}", flush=True)
-
-
-def _same(a, b) -> bool:
-  return all(np.array_equal(np.asarray(x), np.asarray(y))
-             for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+  cells = " ".join(f"{'%8.2f /%7.2f /%8.2f' % times[name]:>28s}" for name in fns)
+  equal = f"  {_same(list(results.values()))}" if len(fns) > 1 else ""
+  print(f"{label:34s} {cells}{equal}", flush=True)
 
 
 def main() -> None:
@@ -63,12 +73,13 @@ def main() -> None:
   n = args.pool
   mesh = jax.make_mesh((8,), ("data",))
   sharding = NamedSharding(mesh, P("data"))
-  scores = jax.device_put(np.random.default_rng(0).gamma(2.0, 1.0, n).astype(np.float32), sharding)
+  host_scores = np.random.default_rng(0).gamma(2.0, 1.0, n).astype(np.float32)
+  scores = jax.device_put(host_scores, sharding)
   key = jax.random.key(0)
   print(f"jax {jax.__version__}, {len(jax.devices())} {jax.devices()[0].platform} devices, "
-        f"{os.cpu_count()} host cores, {platform.processor() or platform.machine()}; pool {n}, "
-        f"scores sharded {scores.sharding.spec}; {args.repeats} timed calls per cell")
-  print(f"{'what':34s} {'gather median/min ms':>22s} {'merge median/min ms':>22s}  equal")
+        f"{os.cpu_count()} host cores, {platform.machine()}; pool {n}, scores sharded "
+        f"{scores.sharding.spec}; {args.repeats} timed calls per cell")
+  print(f"{'ms: wall median / wall min / cpu':34s} {'gather':>28s} {'merge':>28s}  equal")
 
   for k in (int(0.3 * n), int(0.01 * n)):
     for method in selection.METHODS:
@@ -80,14 +91,18 @@ def main() -> None:
       _row(f"select k={k} {method}", fns, args.repeats)
 
   fns = {}
+  indices = jax.device_put(np.arange(n, dtype=np.int32), sharding)
   for impl in selection.IMPLS:
     teacher = selection.make_teacher("attent_complex", pool_size=n, total_epochs=20, impl=impl)
-    state = teacher.init(key, sharding=sharding)
-    state = teacher.record(state, jax.device_put(np.arange(n, dtype=np.int32), sharding), scores,
-                           kind="loss")
-    state = state._replace(epoch=jax.device_put(np.int32(2), state.epoch.sharding))  # a re-draw epoch
+    state = teacher.record(teacher.init(key, sharding=sharding), indices, scores, kind="loss")
+    state = state._replace(epoch=jax.device_put(np.int32(2), state.epoch.sharding))  # a re-draw
     fns[impl] = lambda t=teacher, s=state: t.next_epoch(s)[1]
   _row("attent_complex next_epoch (soft)", fns, args.repeats)
+
+  teacher = selection.make_teacher("attent_complex", pool_size=n, total_epochs=20)
+  state = teacher.record(teacher.init(key), np.arange(n, dtype=np.int32), host_scores, kind="loss")
+  state = state._replace(epoch=np.int32(2))
+  _row("  same, state on 1 device", {"single": lambda: teacher.next_epoch(state)[1]}, args.repeats)
   print(f"default implementation: {selection.DEFAULT_IMPL}")
 
 
