@@ -105,7 +105,7 @@ def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
   if source is not None and (source / "config.json").is_file():
     _require(model_kind == "gpt", "a Hugging Face GPT-2 checkpoint needs config.model.kind='gpt'")
     model_cfg, params = pretrained.load_gpt2(source)
-    apply_fn, _ = build_fn(model_cfg, key)
+    apply_fn = gpt.make_apply_fn(model_cfg)
   else:
     apply_fn, params = build_fn(model_cfg, key)
     if source is not None:

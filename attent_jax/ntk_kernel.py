@@ -55,6 +55,9 @@ def empirical_ntk(
     f32 kernel of shape [N1, N2] followed by the non-traced output axes: diagonal axes once,
     the others as (x1, x2) pairs; e.g. f[N, L, V] with defaults gives [N1, N2, L, L]. The
     kernel is symmetric under swapping x1 and x2 (and each pair) and positive semi-definite.
+
+  Pure. Each block is one jitted call that follows its inputs' shardings (no explicit
+  shardings); it also works under an outer jax.jit when chunk_size is None.
   """
   if method not in METHODS:
     raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
@@ -62,8 +65,10 @@ def empirical_ntk(
     raise ValueError(f"chunk_size must be positive, got {chunk_size}")
   trace_axes, diagonal_axes = tuple(trace_axes), tuple(diagonal_axes)
   symmetric = x2 is None
-  ndim = len(jax.eval_shape(apply_fn, params, x1).shape)
-  axes = OutputAxes.create(ndim, trace_axes, diagonal_axes)
+  shape1 = jax.eval_shape(apply_fn, params, x1).shape
+  axes = OutputAxes.create(len(shape1), trace_axes, diagonal_axes)
+  if not symmetric:  # x2's outputs must match x1's on the traced and diagonal axes
+    axes.kernel_shape(shape1, jax.eval_shape(apply_fn, params, x2).shape)
   if method == "auto":
     method = ntk_cost.estimate_cost(apply_fn, params, x1, x2, trace_axes=trace_axes,
                                     diagonal_axes=diagonal_axes, param_filter=param_filter,

@@ -17,7 +17,7 @@ kernel on output space (dimension N x 256, never formed). `ntk.top_eigenpairs(k=
 chunk_size=64)` for pools 64, 128, ... doubling, while the measured time trend (linear in N)
 predicts the next size finishes within --eigen_budget_s.
 
-    python benchmarks/ntk_methods.py [--ntvp_columns 32] [--eigen_budget_s 600] [--json PATH]
+    python benchmarks/ntk_methods.py [--ntvp_columns 16] [--eigen_budget_s 600] [--json PATH]
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def eigen_search(budget_s: float, start: int, k: int, chunk_size: int) -> list[d
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--pool", type=int, default=256)
-  parser.add_argument("--ntvp_columns", type=int, default=32)
+  parser.add_argument("--ntvp_columns", type=int, default=16)
   parser.add_argument("--eigen_budget_s", type=float, default=600.0)
   parser.add_argument("--eigen_start", type=int, default=64)
   parser.add_argument("--eigen_k", type=int, default=20)

@@ -1,4 +1,4 @@
-"""Selection overhead on 8 fake CPU devices: the two exact cross-shard top-k implementations side by side.
+"""Selection overhead on 8 fake CPU devices: the two exact cross-shard top-k implementations compared.
 
 Times `selection.select` on scores of pool size N (default 60000) sharded over a `data` axis of 8
 devices, k = 0.3 N (and a small k = 0.01 N, where each shard's candidates are far fewer than a shard),

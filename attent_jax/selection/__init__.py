@@ -1,4 +1,4 @@
-"""attent_jax.selection: the teacher that picks what the learner trains on. Depends on jax and numpy only.
+"""attent_jax.selection: the teacher that picks what the learner trains on (jax and numpy only).
 
 Pieces, usable separately inside your own JAX training loop:
   scores     per_example_loss, discrepancy                      (what to rank by)

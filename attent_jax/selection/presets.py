@@ -27,13 +27,14 @@ _INTERVAL = dict(interval_kind="dense", every=1, dense_share=None, growth=None, 
 def _options(name: str, defaults: dict, overrides: dict) -> dict:
   unknown = sorted(set(overrides) - set(defaults))
   if unknown:
-    raise ValueError(f"preset {name!r} does not accept {unknown}; allowed overrides: {sorted(defaults)}")
+    raise ValueError(f"preset {name!r} does not accept {unknown}; "
+                     f"allowed overrides: {sorted(defaults)}")
   return {**defaults, **overrides}
 
 
 def _spec(name: str, n: int, table: timetable.Timetable, o: dict, **extra) -> TeacherSpec:
   """Validates the selection options in `o` and builds the spec."""
-  check_selection_args(o["method"], "key", o["temperature"], o["normalize"])
+  check_selection_args(o["method"], o["temperature"], o["normalize"])
   check_choice("score_kind", o["score_kind"], SCORE_KINDS)
   check_choice("source", o["source"], SOURCES)
   check_choice("granularity", o["granularity"], GRANULARITIES)
@@ -46,7 +47,8 @@ def _spec(name: str, n: int, table: timetable.Timetable, o: dict, **extra) -> Te
       raise ValueError(f"granularity {granularity!r} needs batch_size (an integer in [1, {n}])")
     group_size = check_int("batch_size", o["batch_size"], 1)
     if granularity == "super_batch":  # one training batch of batch_size per super-batch
-      group_size = max(1, round(group_size / check_ratio("ratio_start", o.get("ratio_start", 1.0))))
+      ratio = check_ratio("ratio_start", o.get("ratio_start", 1.0))
+      group_size = min(n, max(1, round(group_size / ratio)))
   if group_size is not None and group_size > n:
     raise ValueError(f"the group size ({group_size}, from batch_size/super_batch_size) must be <= "
                      f"pool_size {n}")
@@ -106,8 +108,9 @@ def attent_complex(n: int, e: int, **overrides) -> TeacherSpec:
     check_int("interval_end", o["interval_end"], 1)
   redraw = o["method"] == "soft" if o["redraw"] is None else bool(o["redraw"])
   table = timetable.cycles(
-      e, check_int("cycles", o["cycles"], 1), o["ratio_kind"], check_ratio("ratio_start", o["ratio_start"]),
-      check_ratio("ratio_end", o["ratio_end"]), check_int("interval", o["interval"], 1), o["interval_end"],
+      e, check_int("cycles", o["cycles"], 1), o["ratio_kind"],
+      check_ratio("ratio_start", o["ratio_start"]), check_ratio("ratio_end", o["ratio_end"]),
+      check_int("interval", o["interval"], 1), o["interval_end"],
       fresh=o["source"] == "fresh" and o["method"] != "random", redraw=redraw)
   return _spec("attent_complex", n, table, o)
 
@@ -129,8 +132,8 @@ def int_(n: int, e: int, **overrides) -> TeacherSpec:
   """INT (ICML 2024): fresh scores, hard top-k, ratio stepping from 0.2 toward 1 in 10 stages over the
   epochs ("step"), re-selected on INT's incremental interval: every epoch for the first 25%, then at
   growing intervals (1, 2, 3, ... epochs on short runs; 10, 20, ... 50 on runs of 1000+). No warm-up.
-  Counts with E = 20: selections at epochs 0-4, 5, 7, 10, 14, 19 at round(N (0.2 + 0.08 floor(10 e / 19)))
-  (epoch 19: ratio 1, full), each reused until the next."""
+  Counts with E = 20: selections at epochs 0-4, 5, 7, 10, 14 and 19, at
+  round(N (0.2 + 0.08 floor(10 e / 19))) (epoch 19: ratio 1, full), each reused until the next."""
   return _curriculum_spec("int", n, e, {**_SELECTION, **_RATIO, **_INTERVAL,
                                         "interval_kind": "incremental", "warmup_epochs": 0}, overrides)
 
@@ -189,7 +192,8 @@ def nint(n: int, e: int, **overrides) -> TeacherSpec:
   1), mixing round(random_share (0.7) k) uniformly random picks, an NTK-guided share decaying linearly
   from 1 - random_share to 0 over the rounds (top NTK scores, score_kind "ntk"; the loop computes them,
   e.g. with attent_jax.ntk), and residual picks (top cached training loss) for the rest. NTK scores are
-  refreshed (fresh pass) every `ntk_every` (10) selections. Counts: as int's ratios, every epoch."""
+  refreshed (fresh pass) every `ntk_every` (10) selections. Counts: N, then at round r = epoch - 1
+  round(N (0.2 + 0.08 floor(10 r / (E - 2)))) (INT's step ratio over the E - 1 rounds)."""
   o = _options("nint", {**_SELECTION, **_RATIO, "score_kind": "ntk", "random_share": 0.7,
                         "ntk_every": 10, "warmup_epochs": 1}, overrides)
   share = o["random_share"]

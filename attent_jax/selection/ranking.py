@@ -4,9 +4,10 @@ Every method is one vector of keys and one stable descending order of it:
   hard:   key = score.
   soft:   key = log(normalize(score)) / temperature + Gumbel noise. Taking the k largest keys draws k
           distinct indices without replacement with probability proportional to
-          normalize(score) ** (1 / temperature) (the Gumbel-top-k trick). For "softmax" the log-normaliser
-          is a constant shift, so the key is (score - max finite score) / temperature + noise: the same
-          distribution, with no cross-shard sum whose rounding could depend on the sharding.
+          normalize(score) ** (1 / temperature) (the Gumbel-top-k trick). For "softmax" the
+          log-normaliser is a constant shift, so the key is (score - max finite score) / temperature +
+          noise: the same distribution, with no cross-shard sum whose rounding could depend on the
+          sharding.
   random: key = Gumbel noise: a uniformly random subset, in random order.
 NaN and -inf scores get key -inf (below every finite key), so they are never chosen ahead of finite
 scores; +inf scores come first. Ties go to the lower index. `rank` is the full order int32[N] and
@@ -34,13 +35,19 @@ METHODS = ("hard", "soft", "random")
 NORMALIZERS = ("softmax", "sigmoid")
 
 
-def check_selection_args(method: str, key, temperature: float, normalize: str) -> None:
-  """Raises ValueError for an unknown method/normaliser, a bad temperature, or a missing key."""
+def check_selection_args(method: str, temperature: float, normalize: str) -> None:
+  """Raises ValueError for an unknown method or normaliser, or a temperature that is not > 0."""
   check_choice("method", method, METHODS)
   check_choice("normalize", normalize, NORMALIZERS)
   if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
       math.isfinite(temperature) and temperature > 0):
     raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
+
+
+def _check_call(scores, method: str, key, temperature: float, normalize: str) -> None:
+  if jnp.ndim(scores) != 1:
+    raise ValueError(f"scores must be a 1-D array f32[N], got shape {jnp.shape(scores)}")
+  check_selection_args(method, temperature, normalize)
   if method != "hard" and key is None:
     raise ValueError(f"method {method!r} needs a PRNG key: pass key=jax.random.key(...)")
 
@@ -102,11 +109,6 @@ def _select(scores_N, noise_N, *, k, method, temperature, normalize, impl):
   return sharded.global_top_k(keys_N, k, impl)
 
 
-def _check_scores(scores) -> None:
-  if jnp.ndim(scores) != 1:
-    raise ValueError(f"scores must be a 1-D array f32[N], got shape {jnp.shape(scores)}")
-
-
 def rank(
     scores: jax.Array, method: str = "hard", *, key: jax.Array | None = None,
     temperature: float = 1.0, normalize: str = "softmax",
@@ -116,8 +118,7 @@ def rank(
   Same arguments and semantics as `select`. Output replicated (a sharded input is all-gathered once).
   Jittable (method, temperature, normalize static). Raises ValueError on bad arguments.
   """
-  _check_scores(scores)
-  check_selection_args(method, key, temperature, normalize)
+  _check_call(scores, method, key, temperature, normalize)
   noise = None if method == "hard" else gumbel_like(key, scores)
   return _rank(scores, noise, method=method, temperature=float(temperature), normalize=normalize)
 
@@ -134,12 +135,11 @@ def select(
   `jax.random.key`) is required for soft and random. k is static, 0 <= k <= N.
 
   Works under `jit`. If `scores` is sharded over a mesh axis (Explicit mode), the cross-shard top-k is
-  `impl` ("gather" or "merge", default `sharded.DEFAULT_IMPL`) and the result, replicated, is exactly the
-  single-device one. Equals `rank(scores, ...)[:k]` for the same arguments. Raises ValueError on bad
+  `impl` ("gather" or "merge", default `sharded.DEFAULT_IMPL`) and the result, replicated, is exactly
+  the single-device one. Equals `rank(scores, ...)[:k]` for the same arguments. Raises ValueError on bad
   arguments (unknown method/normalize/impl, k outside [0, N], temperature <= 0, missing key).
   """
-  _check_scores(scores)
-  check_selection_args(method, key, temperature, normalize)
+  _check_call(scores, method, key, temperature, normalize)
   impl = sharded.DEFAULT_IMPL if impl is None else check_choice("impl", impl, sharded.IMPLS)
   size = jnp.shape(scores)[0]
   if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= size:

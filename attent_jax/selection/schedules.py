@@ -42,7 +42,8 @@ def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
 
 
 def count_for(ratio: float, size: int) -> int:
-  """How many of `size` items a ratio keeps: round half up, at least 1 (of a non-empty set), at most all.
+  """How many of `size` items a ratio keeps: round half up, at least 1 (of a non-empty set), at most
+  all.
 
   The one rounding rule of the package, shared by the teacher's device tables and `expected_count`.
   """
@@ -64,7 +65,8 @@ def ratio_schedule(
   (end - start) with t = step / total_steps, i.e. `stages` equal stages, reaching `end` at total_steps),
   "cosine" (half-cosine: start + (end - start) * (1 - cos(pi t)) / 2). start > end gives the decreasing
   variants. Steps outside [0, total_steps] are clipped. A python int step gives a python float; a jax
-  integer (traced or not) gives a float32 jax scalar, so the schedule works inside `jit` with no retrace.
+  integer (traced or not) gives a float32 jax scalar, so the schedule works inside `jit` with no
+  retrace.
   Pure. Raises ValueError for an unknown kind or a ratio outside (0, 1].
   """
   check_choice("kind", kind, RATIO_KINDS)
@@ -94,7 +96,7 @@ def ratio_schedule(
 
 
 def _incremental_table(total: int, dense_share: float, growth: int | None) -> np.ndarray:
-  """INT: every step for the first `dense_share` of steps, then intervals growth*(1, 2, 3, 4, 5, 5, ...)."""
+  """INT: every step for the first `dense_share`, then intervals growth * (1, 2, 3, 4, 5, 5, ...)."""
   if growth is None:  # INT's 10, 20, ... 50 on ~1000+ steps; proportionally less on short runs
     growth = int(np.clip(total // 100, 1, 10))
   table = np.zeros(total, bool)

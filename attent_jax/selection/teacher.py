@@ -15,11 +15,15 @@ Protocol (one call of `next_epoch` per epoch; everything but the two host querie
       # train step, record the step's own per-example losses (free, stale by one update):
       state = teacher.record(state, batch_indices, batch_losses, batch_mask, kind="loss")
 
+A "cached" teacher whose score_kind is not "loss" (e.g. "discrepancy") needs the train step to record
+that kind too (`selection.discrepancy` of the step's logits is as free as the loss).
+
 `kind` is required so that scores of different kinds never mix: recording a kind this teacher does not
 track (`teacher.score_kinds`) is a no-op, so a train step can always record its losses. The cache holds
 the latest recorded score of each example; `age` counts the `next_epoch` calls since (-1: never seen);
-never-seen examples rank ahead of every scored one. `wants_fresh_scores` also accepts the state: it then
-reads the epoch counter, which waits for the computation that produced it (pass the epoch to avoid that).
+never-seen examples rank ahead of every scored one. `wants_fresh_scores` also accepts the state: it
+then reads the epoch counter, which waits for the computation that produced it (pass the epoch to
+avoid that).
 `teacher.plan(state)` rebuilds the current epoch's plan, for resuming in the middle of an epoch.
 
 Randomness: epoch e uses fold_in(state.key, e), so a teacher restored from a saved state makes exactly
@@ -40,7 +44,7 @@ import numpy as np
 from attent_jax.selection import ranking, rules, sharded
 from attent_jax.selection.schedules import count_for
 from attent_jax.selection.scores import SCORE_KINDS
-from attent_jax.selection.timetable import FULL, REUSE, SELECT, Timetable
+from attent_jax.selection.timetable import FULL, SELECT, Timetable
 
 GRANULARITIES = ("pool", "within_batch", "batch", "super_batch")
 SOURCES = ("fresh", "cached")
@@ -79,14 +83,14 @@ class Plan(NamedTuple):
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class TeacherSpec:
-  """Everything static about a teacher. Built by `presets.make_teacher`; validated by `Teacher`.
+  """Everything static about a teacher. Built, and its arguments checked, by `presets.make_teacher`.
 
   score_kind: what the fresh pass computes ("loss", "discrepancy" or "ntk"); source: "fresh" (the
   timetable asks for scoring passes) or "cached" (training losses only); method/temperature/normalize:
   as in `ranking.select`; granularity: "pool", "within_batch", "batch" or "super_batch", with
-  group_size the batch (or super-batch) size; prune > 0: InfoBatch's unbiased pruning instead of ranking;
-  random_share not None: NINT's mix of NTK, residual (cached loss) and random picks; impl: the cross-shard
-  top-k ("gather" or "merge").
+  group_size the batch (or super-batch) size; prune > 0: InfoBatch's unbiased pruning instead of
+  ranking; random_share not None: NINT's mix of NTK, residual (cached loss) and random picks; impl: the
+  cross-shard top-k ("gather" or "merge").
   """
   name: str
   pool_size: int
@@ -103,16 +107,16 @@ class TeacherSpec:
   impl: str = sharded.DEFAULT_IMPL
 
 
-def _group_counts(ratio: float, n: int, granularity: str, group_size: int | None) -> tuple[int, ...]:
-  """(examples kept, per-group keep, keep of the last group / groups kept) for one ratio."""
+def _counts(ratio: float, n: int, granularity: str, group_size: int | None) -> tuple[int, ...]:
+  """For one ratio: (examples kept, kept per group, kept of the last group, whole groups kept)."""
   if granularity == "pool":
-    return count_for(ratio, n), 0, 0
-  if granularity == "batch":
+    return count_for(ratio, n), 0, 0, 0
+  if granularity == "batch":  # only the n // group_size full groups compete
     groups = count_for(ratio, n // group_size)
-    return groups * group_size, 0, groups
-  groups, last = -(-n // group_size), n - (-(-n // group_size) - 1) * group_size
-  keep, keep_last = count_for(ratio, group_size), count_for(ratio, last)
-  return keep * (groups - 1) + keep_last, keep, keep_last
+    return groups * group_size, 0, 0, groups
+  groups = -(-n // group_size)
+  keep, keep_last = count_for(ratio, group_size), count_for(ratio, n - (groups - 1) * group_size)
+  return keep * (groups - 1) + keep_last, keep, keep_last, 0
 
 
 @functools.partial(jax.jit, static_argnames="kind")
@@ -148,8 +152,8 @@ class Teacher:
     self.score_kinds: tuple[str, ...] = tuple(dict.fromkeys(kinds))
     self.score_kind: str = spec.score_kind
     self.pool_size, self.total_epochs = n, table.total_epochs
-    counts = np.array([_group_counts(r, n, spec.granularity, spec.group_size) for r in table.ratio])
-    counts[table.phase == FULL] = (n, 0, 0)
+    counts = np.array([_counts(r, n, spec.granularity, spec.group_size) for r in table.ratio])
+    counts[table.phase == FULL] = (n, 0, 0, 0)
     # NINT's picks per epoch: round(random_share * count) random, round(ntk_share * count) by NTK
     # score, the rest by residual (cached loss).
     rand = np.floor((spec.random_share or 0.0) * counts[:, 0] + 0.5).astype(int)
@@ -166,6 +170,7 @@ class Teacher:
     self._count = pad(counts[:, 0], n).astype(np.int32)
     self._keep = pad(counts[:, 1], 0).astype(np.int32)
     self._keep_last = pad(counts[:, 2], 0).astype(np.int32)
+    self._groups_kept = pad(counts[:, 3], 0).astype(np.int32)
     self._ntk = pad(ntk, 0).astype(np.int32)
     self._residual = pad(residual, 0).astype(np.int32)
     self._plan_jit = jax.jit(self.plan_epoch)
@@ -178,7 +183,7 @@ class Teacher:
     return int(state_or_epoch)
 
   def wants_fresh_scores(self, state_or_epoch: TeacherState | int) -> bool:
-    """Whether the loop should run a fresh scoring pass (of `score_kind`) before this epoch. Host bool."""
+    """Whether the loop should run a fresh scoring pass (of `score_kind`) before this epoch (host)."""
     epoch = self._epoch(state_or_epoch)
     return bool(0 <= epoch < self.total_epochs and self.spec.timetable.fresh[epoch])
 
@@ -251,7 +256,7 @@ class Teacher:
       return kept, ones
     scores = ranked[spec.score_kind]
     if spec.granularity == "batch":
-      kept = rules.whole_groups(scores, perm_N, spec.group_size, jnp.asarray(self._keep_last)[epoch],
+      kept = rules.whole_groups(scores, perm_N, spec.group_size, jnp.asarray(self._groups_kept)[epoch],
                                 spec.method, noise_N, spec.temperature, spec.normalize)
       return kept, ones
     keys = ranking.selection_keys(scores, spec.method, None, spec.temperature, spec.normalize,

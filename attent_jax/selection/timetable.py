@@ -72,7 +72,7 @@ def curriculum(
     ntk_share_at: Callable[[int], float] | None = None,
 ) -> Timetable:
   """`warmup` full epochs, then round r = epoch - warmup selects when `reselect_at(r)` (at ratio
-  `ratio_at(r)`, after a fresh pass when `fresh_at(number of selections so far)`) and reuses otherwise."""
+  `ratio_at(r)`, after a fresh pass when `fresh_at(number of selections so far)`), else reuses."""
   phase, fresh, ratio, share = [], [], [], []
   current, selections = 1.0, 0
   for epoch in range(total_epochs):
@@ -100,9 +100,10 @@ def cycles(
   The epochs after the first are split into min(cycles, total_epochs - 1) cycles as evenly as possible
   (earlier cycles one epoch longer). Cycle c selects at ratio_schedule(ratio_kind, start -> end over
   the cycles)(c), after a fresh pass when `fresh`, then trains min(interval_c, cycle length) epochs on
-  the subset (re-drawing it before each when `redraw`, else reusing it) and the rest of the cycle on the
-  full pool. interval_c is `interval`, or grows linearly to `interval_end` over the cycles. So a small
-  epoch budget degrades to fewer, shorter cycles that are all subset epochs, each re-scored at its start.
+  the subset (re-drawing it before each when `redraw`, else reusing it) and the rest of the cycle on
+  the full pool. interval_c is `interval`, or grows linearly to `interval_end` over the cycles. So a
+  small epoch budget degrades to fewer, shorter cycles that are all subset epochs, each re-scored at
+  its start.
   """
   phase, fresh_flags, ratio = [FULL], [False], [1.0]
   remaining = total_epochs - 1

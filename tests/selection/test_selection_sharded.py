@@ -33,8 +33,8 @@ def test_select_sharded_equals_single_device(data_sharding, method, impl, k, val
                                   selection.rank(scores, method, key=key))
 
 
-# one teacher per granularity and selection rule; attent_complex also checks the "merge" top-k
-TEACHERS = [("attent_complex", {"impl": "merge"}), ("int", {}), ("grant_s", {}), ("grant_b", {}),
+# one teacher per granularity and selection rule (default top-k: merge); attent_complex: gather
+TEACHERS = [("attent_complex", {"impl": "gather"}), ("int", {}), ("grant_s", {}), ("grant_b", {}),
             ("online_batch", {}), ("infobatch", {}), ("nint", {})]
 
 
@@ -48,3 +48,19 @@ def test_teacher_sharded_equals_single_device(data_sharding, name, overrides):
   for kind, cache in state.scores.items():
     assert cache.sharding.spec == P("data"), kind
   assert state.order.sharding.spec == P("data")
+
+
+def test_select_on_an_auto_mode_mesh_equals_single_device():
+  mesh = jax.make_mesh((8,), ("data",), axis_types=(jax.sharding.AxisType.Auto,))
+  scores = np.random.default_rng(0).integers(0, 5, N).astype(np.float32)
+  auto = jax.device_put(scores, jax.sharding.NamedSharding(mesh, P("data")))
+  key = jax.random.key(1)
+  for method in ("hard", "soft"):
+    np.testing.assert_array_equal(selection.select(auto, 9, method=method, key=key),
+                                  selection.select(scores, 9, method=method, key=key))
+
+
+def test_init_rejects_a_pool_that_does_not_split_over_the_shards(data_sharding):
+  t = selection.make_teacher("int", pool_size=100, total_epochs=3)
+  with pytest.raises(ValueError, match="pool_size 100 must be a multiple of the 8 shards"):
+    t.init(jax.random.key(0), data_sharding)

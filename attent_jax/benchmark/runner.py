@@ -1,0 +1,104 @@
+"""Running a benchmark: every method for every seed, seed-major, each run resumable in its own workdir.
+
+Seed-major order (seed 0: all methods, then seed 1: all methods, ...) spreads machine noise over the
+methods alike. Runs go through `attent_jax.train.run`, so an interrupted benchmark continues where it
+stopped when re-run with the same --workdir (finished runs are read back, not retrained).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import pathlib
+import platform
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jax
+
+from attent_jax import report, tasks, train
+from attent_jax.benchmark import settings as settings_lib
+
+PACKAGES = ("jax", "jaxlib", "flax", "optax", "chex", "numpy", "orbax-checkpoint", "tensorflow-datasets",
+            "ml-collections", "matplotlib")
+
+
+def machine() -> dict:
+  """The machine the timings come from: cores, accelerator, load, package versions."""
+  device = jax.devices()[0]
+  versions = {}
+  for name in PACKAGES:
+    try:
+      versions[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+      versions[name] = None
+  return {"nproc": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+          "jax_backend": device.platform, "jax_devices": jax.device_count(),
+          "accelerator": "none" if device.platform == "cpu" else device.device_kind,
+          "load_average_at_start": list(os.getloadavg()), "packages": versions}
+
+
+def metric_of(config) -> tuple[str, bool]:
+  """(history key of the task's quality metric, higher is better)."""
+  return report.TARGET_METRICS[tasks.KINDS[config.model.kind]]
+
+
+def _finished_history(workdir: pathlib.Path) -> list[dict] | None:
+  summary = workdir / "summary.json"
+  if summary.is_file():
+    return json.loads(summary.read_text())["history"]
+  return None
+
+
+def run_one(config, workdir: pathlib.Path, *, progress: bool = False) -> list[dict]:
+  """One run's evaluation history: read back if `workdir` holds a finished run, else trained."""
+  history = _finished_history(workdir)
+  if history is not None and history and history[-1]["epoch"] == config.train.epochs:
+    return history
+  return train.run(config, workdir, progress=progress).history
+
+
+def prepare_base(task: str, seeds: Sequence[int], workdir: pathlib.Path, *, smoke: bool,
+                 extra_overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+  """For fine-tuning tasks: trains (or reads back) the base task's full-data run of the first seed and
+  returns the override pointing `init.checkpoint` at it. {} for tasks trained from scratch."""
+  settings = settings_lib.task_settings(task)
+  if settings.base_task is None or smoke:
+    return {}
+  base_dir = workdir / "base" / settings.base_task
+  config = settings_lib.build_config(settings.base_task, settings_lib.TeacherChoice("full_data"),
+                                     seeds[0], extra_overrides=extra_overrides)
+  print(f"=== base model: {settings.base_task}, full data, seed {seeds[0]} -> {base_dir}", flush=True)
+  run_one(config, base_dir)
+  return {"init.checkpoint": str(base_dir)}
+
+
+def run_methods(task: str, teachers: Mapping[str, settings_lib.TeacherChoice], seeds: Sequence[int],
+                workdir: str | pathlib.Path, *, smoke: bool = False,
+                extra_overrides: Mapping[str, Any] | None = None,
+                progress: bool = False) -> tuple[dict[str, list[list[dict]]], dict]:
+  """Trains every (seed, method), seed-major. Returns ({method: [history per seed]}, run info:
+  the metric, the configs as dicts and the benchmark's own wall-clock)."""
+  workdir = pathlib.Path(workdir)
+  start = time.perf_counter()
+  overrides = {**prepare_base(task, seeds, workdir, smoke=smoke, extra_overrides=extra_overrides),
+               **(extra_overrides or {})}
+  histories: dict[str, list[list[dict]]] = {method: [] for method in teachers}
+  configs = {}
+  for seed in seeds:
+    for method, teacher in teachers.items():
+      config = settings_lib.build_config(task, teacher, seed, smoke=smoke, extra_overrides=overrides)
+      run_dir = workdir / method / f"seed{seed}"
+      print(f"=== seed {seed}, {method}: {teacher.describe()} -> {run_dir}", flush=True)
+      history = run_one(config, run_dir, progress=progress)
+      histories[method].append(history)
+      last = history[-1]
+      metric, _ = metric_of(config)
+      print(f"    final {metric} {last[metric]:.4f}, total {last['time/total']:.1f} s", flush=True)
+      configs.setdefault(method, json.loads(config.to_json_best_effort()))
+  metric, higher_is_better = metric_of(config)
+  info = {"metric": metric, "higher_is_better": higher_is_better, "configs": configs,
+          "benchmark_wall_s": time.perf_counter() - start}
+  return histories, info

@@ -1,0 +1,158 @@
+"""What each benchmark runs: per task, the scaled-down config, the five method slots and the targets.
+
+`experiments/benchmark.py --task=<task>` reproduces a recorded result exactly from `SETTINGS[task]`:
+the config module and its overrides (epochs, pool limits: CPU-sized, stated in every results.md), the
+paper's AtteNT recipe for that regime, the best teacher found by the recorded tuning runs (`candidates`,
+run with `--tune`), and the controls derived from it. Pure data and small pure functions; nothing runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+import ml_collections
+
+# The five method slots, in the order each seed runs them (seed-major: every seed runs all five).
+BASELINE = "full_data"
+SLOTS = ("full_data", "attent_paper", "attent_best", "random_subset", "infobatch")
+# Options that only say how a subset is ranked; a random subset on the same timetable drops them.
+_RANKING_ONLY = ("method", "temperature", "normalize", "score_kind", "impl")
+
+
+@dataclasses.dataclass(frozen=True)
+class TeacherChoice:
+  """A preset of `attent_jax.selection.PRESETS` and overrides of its arguments; `why` says why."""
+  name: str
+  overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  why: str = ""
+
+  def describe(self) -> str:
+    args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.overrides.items()))
+    return f"{self.name}({args})" if args else self.name
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+  """The speed-up a task must show: `min_saved_pct` less wall-clock to the baseline's final metric;
+  for accuracy-like metrics also `max_final_drop` (absolute) below the baseline's final."""
+  min_saved_pct: float
+  max_final_drop: float | None = None
+  beat_random: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskSettings:
+  """One task's benchmark. `config_overrides` are dotted config keys (e.g. "train.epochs") applied to
+  `attent_jax.configs.<config>.get_config()`; `smoke_overrides` to its :smoke variant instead.
+  `base_task`: LoRA fine-tuning starts from the final params of that task's full-data run (seed 0)."""
+  config: str
+  config_overrides: Mapping[str, Any]
+  paper: TeacherChoice
+  best: TeacherChoice
+  target: Target
+  candidates: Mapping[str, TeacherChoice] = dataclasses.field(default_factory=dict)
+  smoke_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+  base_task: str | None = None
+  notes: str = ""
+
+
+_INFOBATCH = TeacherChoice("infobatch", {}, "InfoBatch defaults: prune 0.5 below-mean, last 12.5% full")
+_PAPER_COMPLEX = TeacherChoice(
+    "attent_complex", {}, "the paper's from-scratch recipe: fresh scores, soft Gumbel-top-k, "
+    "ratio 0.2 -> 0.8 linear over the cycles")
+_PAPER_SIMPLE = TeacherChoice(
+    "attent_simple", {}, "the paper's LoRA recipe: one full epoch, then the top 70% by the cached "
+    "training loss, selected once")
+
+def _cached(method: str, ratio: float, **extra) -> dict:
+  """attent_complex overrides: free cached training losses, a constant ratio after the full epoch."""
+  return {"source": "cached", "method": method, "ratio_start": ratio, "ratio_end": ratio,
+          "ratio_kind": "constant", **extra}
+
+
+_VIT_CANDIDATES = {
+    "soft_cached_r0.5": TeacherChoice("attent_complex", _cached("soft", 0.5)),
+    "soft_cached_r0.4": TeacherChoice("attent_complex", _cached("soft", 0.4)),
+    "hard_cached_r0.4": TeacherChoice("attent_complex", _cached("hard", 0.4)),
+    "soft_fresh_r0.4": TeacherChoice("attent_complex", {"ratio_start": 0.4, "ratio_end": 0.4,
+                                                        "ratio_kind": "constant"}),
+    "online_batch_r0.4": TeacherChoice("online_batch", {"ratio_start": 0.4}),
+}
+
+SETTINGS: dict[str, TaskSettings] = {
+    "vit_fashion_mnist": TaskSettings(
+        config="vit_fashion_mnist",
+        config_overrides={"data.limit": 10000, "data.eval_limit": 2000, "train.epochs": 6},
+        paper=_PAPER_COMPLEX,
+        best=TeacherChoice("attent_complex", _cached("soft", 0.4), "to be tuned"),
+        target=Target(min_saved_pct=40.0, max_final_drop=0.002, beat_random=True),
+        candidates=_VIT_CANDIDATES,
+    ),
+    "vit_digits": TaskSettings(
+        config="vit_digits",
+        config_overrides={"train.epochs": 10},
+        paper=_PAPER_COMPLEX,
+        best=TeacherChoice("attent_complex", {"source": "cached", "ratio_start": 0.5,
+                                              "ratio_end": 0.5, "ratio_kind": "constant"},
+                           "untuned (test task)"),
+        target=Target(min_saved_pct=0.0),
+        smoke_overrides={"train.epochs": 3},
+    ),
+}
+
+
+def task_settings(task: str) -> TaskSettings:
+  if task not in SETTINGS:
+    raise ValueError(f"unknown benchmark task {task!r}; expected one of {sorted(SETTINGS)}")
+  return SETTINGS[task]
+
+
+def random_like(best: TeacherChoice) -> TeacherChoice:
+  """A uniform random subset on the timetable (ratios, intervals, re-draws) of `best`."""
+  overrides = {k: v for k, v in best.overrides.items() if k not in _RANKING_ONLY}
+  if best.name in ("full_data", "infobatch", "random_subset"):
+    raise ValueError(f"the best teacher {best.name!r} has no selection timetable to copy")
+  return TeacherChoice("random_subset", {"like": best.name, **overrides},
+                       f"uniform random subsets on the timetable of {best.name}")
+
+
+def method_teachers(settings: TaskSettings) -> dict[str, TeacherChoice]:
+  """The five slots, in running order."""
+  return {"full_data": TeacherChoice("full_data", {}, "the baseline: every example every epoch"),
+          "attent_paper": settings.paper, "attent_best": settings.best,
+          "random_subset": random_like(settings.best), "infobatch": _INFOBATCH}
+
+
+def tuning_teachers(settings: TaskSettings) -> dict[str, TeacherChoice]:
+  """The baseline and every recorded candidate (the runs behind the choice of `best`)."""
+  return {"full_data": TeacherChoice("full_data"), **settings.candidates}
+
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides: Mapping[str, Any]) -> None:
+  """Sets dotted keys ("train.epochs") in place; an unknown key is a KeyError naming it."""
+  for dotted, value in overrides.items():
+    *parents, leaf = dotted.split(".")
+    node = config
+    for name in parents:
+      node = node[name]
+    if leaf not in node:
+      raise KeyError(f"config has no field {dotted!r}")
+    node[leaf] = value
+
+
+def build_config(task: str, teacher: TeacherChoice, seed: int, *, smoke: bool = False,
+                 extra_overrides: Mapping[str, Any] | None = None) -> ml_collections.ConfigDict:
+  """The config of one benchmark run: the task's (smoke or scaled-down) config, the teacher, the seed,
+  then `extra_overrides` (dotted keys; e.g. data directories for tests)."""
+  settings = task_settings(task)
+  module = importlib.import_module(f"attent_jax.configs.{settings.config}")
+  config = module.get_config("smoke" if smoke else None)
+  apply_overrides(config, settings.smoke_overrides if smoke else settings.config_overrides)
+  config.seed = seed
+  config.teacher.name = teacher.name
+  config.teacher.overrides = dict(teacher.overrides)
+  apply_overrides(config, extra_overrides or {})
+  return config

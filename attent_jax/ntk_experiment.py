@@ -1,0 +1,60 @@
+"""ANTK drift experiments: train a config with and without its teacher, recording a probe kernel.
+
+  probe_recorder(config, size)        a DriftRecorder on the first `size` training-pool examples
+  record_runs(config, workdir, ...)   trains once per teacher preset with that recorder
+
+`experiments/antk_spectrum.py` runs these and `ntk_report.save_report`.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Sequence
+
+import jax.numpy as jnp
+import ml_collections
+import numpy as np
+
+from attent_jax import data as data_lib
+from attent_jax import experiment, train
+from attent_jax.ntk_drift import DriftRecorder
+
+NO_TEACHER = "full_data"
+
+
+def probe_recorder(config: ml_collections.ConfigDict, size: int) -> DriftRecorder:
+  """A DriftRecorder on the first `size` examples of the config's training pool.
+
+  The probe is in model-batch format (as the batcher makes it); classification probes carry
+  labels for kernel-target alignment; a masked autoencoder's kernel is that of its "pred" output.
+  """
+  model_cfg = experiment.model_config(config)
+  seq_len = config.data.seq_len or getattr(model_cfg, "max_len", 0) or None
+  pool = data_lib.load_pool(config.data.name, config.data.split, limit=size,
+                            data_dir=config.data.data_dir or None,
+                            source_dir=config.data.source_dir or None, seq_len=seq_len)
+  features = data_lib.model_features(pool, np.arange(min(size, pool.size)))
+  probe = {key: jnp.asarray(value) for key, value in features.items()}
+  kind = config.model.kind
+  return DriftRecorder(probe, labels=probe.get("label") if kind == "vit" else None,
+                       output_fn=(lambda out, batch: out["pred"]) if kind == "mae" else None)
+
+
+def record_runs(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
+                probe_size: int = 32, teachers: Sequence[str] | None = None,
+                progress: bool = False) -> dict[str, DriftRecorder]:
+  """Trains `config` once per teacher preset (default: the config's and "full_data"), recording the
+  probe ANTK at initialisation and after every epoch. Runs go to workdir/<teacher>."""
+  teachers = teachers or list(dict.fromkeys([config.teacher.name, NO_TEACHER]))
+  recorders = {}
+  for name in teachers:
+    run_config = ml_collections.ConfigDict(config.to_dict())
+    run_config.teacher.name = name
+    if name != config.teacher.name:
+      run_config.teacher.overrides = {}
+    recorder = probe_recorder(run_config, probe_size)
+    task = experiment.build_task(run_config)  # the same initial params the run starts from
+    recorder(0, 0, task.params, task.apply_fn)
+    train.run(run_config, pathlib.Path(workdir) / name, callbacks=[recorder], progress=progress)
+    recorders[name] = recorder
+  return recorders

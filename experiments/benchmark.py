@@ -1,0 +1,43 @@
+r"""The honest benchmark of one task: full data, AtteNT (paper), the best teacher, a random subset and
+InfoBatch, seed-major, every second of scoring and selection counted.
+
+  python -m experiments.benchmark --task=vit_fashion_mnist --seeds=3 --workdir=runs/bench/vit_fashion_mnist
+  python -m experiments.benchmark --task=vit_fashion_mnist --tune --seeds=1 --workdir=runs/tune/vit
+  python -m experiments.benchmark --task=vit_digits --smoke --seeds=1 --workdir=/tmp/bench_smoke
+
+Writes benchmarks/<task>/results.{json,md} and metric_vs_time.png (tuning.{json,md} with --tune).
+Per-task settings (epochs, pool limits, the tuned teacher): attent_jax/benchmark/settings.py.
+Re-running the same command resumes: finished runs in --workdir are read back, not retrained.
+"""
+
+import shlex
+import sys
+
+from absl import app, flags
+
+_TASK = flags.DEFINE_string("task", None, "A key of attent_jax.benchmark.SETTINGS.")
+_SEEDS = flags.DEFINE_integer("seeds", 3, "Seeds 0..seeds-1, each running every method.")
+_WORKDIR = flags.DEFINE_string("workdir", None, "One subdirectory per method and seed.")
+_OUT_DIR = flags.DEFINE_string("out_dir", None, "Where results go (default benchmarks/<task>).")
+_SMOKE = flags.DEFINE_bool("smoke", False, "The task's :smoke config: checks the pipeline, not numbers.")
+_TUNE = flags.DEFINE_bool("tune", False, "Run the baseline and the recorded candidate teachers.")
+_METHODS = flags.DEFINE_list("methods", [], "Only these methods (the baseline always runs).")
+flags.mark_flags_as_required(["task", "workdir"])
+
+
+def main(argv):
+  del argv
+  import jax  # pylint: disable=g-import-not-at-top
+  # Identical programs across the runs (same model and shapes) compile once.
+  jax.config.update("jax_compilation_cache_dir", f"{_WORKDIR.value}/.jax_cache")
+  from attent_jax import benchmark  # pylint: disable=g-import-not-at-top
+  out_dir = _OUT_DIR.value or f"benchmarks/{_TASK.value}"
+  command = "python -m experiments.benchmark " + shlex.join(sys.argv[1:])
+  record = benchmark.run_benchmark(_TASK.value, seeds=_SEEDS.value, workdir=_WORKDIR.value,
+                                   out_dir=out_dir, command=command, smoke=_SMOKE.value,
+                                   tune=_TUNE.value, methods=tuple(_METHODS.value))
+  print(f"wrote {out_dir}; verdict: {record['verdict']}")
+
+
+if __name__ == "__main__":
+  app.run(main)

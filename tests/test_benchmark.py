@@ -1,0 +1,89 @@
+"""The benchmark pipeline at smoke size (all five method slots, one seed) and its arithmetic."""
+
+import json
+
+import pytest
+
+from attent_jax import benchmark
+from attent_jax.benchmark import render, settings, summary
+
+
+def _history(points, metric="eval/accuracy"):
+  """[(total seconds, metric)] -> a history with a 3:1 train:eval split."""
+  return [{"epoch": i + 1, "examples": 10, metric: value, "time/total": t, "time/train": 0.75 * t,
+           "time/eval": 0.25 * t} for i, (t, value) in enumerate(points)]
+
+
+def test_summary_times_and_savings():
+  base = [_history([(10, 0.5), (20, 0.7)]), _history([(10, 0.6), (20, 0.8)])]
+  fast = [_history([(6, 0.75)]), _history([(5, 0.7), (12, 0.81)])]
+  never = [_history([(5, 0.1)]), _history([(5, 0.2)])]
+  table = summary.summarize({"full_data": base, "fast": fast, "never": never}, "eval/accuracy", True)
+  assert table["median_target"] == pytest.approx(0.75)
+  runs = table["methods"]["fast"]["runs"]
+  assert runs[0]["to_seed"] == 6 and runs[0]["saved_seed"] == pytest.approx(70.0)
+  assert runs[1]["to_seed"] == 12 and runs[1]["saved_seed"] == pytest.approx(40.0)
+  assert runs[0]["to_seed_no_eval"] == pytest.approx(4.5)
+  # Median target 0.75: seed 1's baseline reaches it at 20 s, seed 0's only at... never (0.7 < 0.75).
+  assert runs[1]["to_median"] == 12 and runs[1]["saved_median"] == pytest.approx(40.0)
+  assert runs[0]["saved_median"] is None  # its baseline never reached the median target
+  agg = table["methods"]["never"]["agg"]
+  assert agg["to_seed"] == {"median": None, "min": None, "max": None, "reached": 0, "n": 2}
+  assert table["methods"]["full_data"]["agg"]["saved_seed"]["median"] == pytest.approx(0.0)
+  verdict = summary.verdict(table, settings.Target(30.0, 0.1, beat_random=True), best="fast",
+                            random="never")
+  assert verdict["random_ok"] and verdict["final_ok"] and not verdict["met"]  # saved: median(None, 40)
+
+
+def test_random_like_keeps_timetable_drops_ranking():
+  best = settings.TeacherChoice("attent_complex", {"method": "hard", "source": "cached", "ratio_start": 0.4})
+  random = settings.random_like(best)
+  assert random.name == "random_subset"
+  assert random.overrides == {"like": "attent_complex", "source": "cached", "ratio_start": 0.4}
+  with pytest.raises(ValueError, match="no selection timetable"):
+    settings.random_like(settings.TeacherChoice("infobatch"))
+
+
+def test_build_config_applies_settings_and_rejects_unknown_keys():
+  choice = settings.TeacherChoice("infobatch", {"prune": 0.3})
+  config = settings.build_config("vit_digits", choice, 2)
+  assert (config.seed, config.teacher.name, config.train.epochs) == (2, "infobatch", 10)
+  assert dict(config.teacher.overrides) == {"prune": 0.3}
+  with pytest.raises(KeyError, match="train.epohcs"):
+    settings.build_config("vit_digits", choice, 0, extra_overrides={"train.epohcs": 1})
+  with pytest.raises(ValueError, match="unknown benchmark task"):
+    settings.task_settings("nope")
+
+
+def test_every_task_builds_valid_teachers():
+  from attent_jax import experiment  # pylint: disable=g-import-not-at-top
+  for task, task_settings in settings.SETTINGS.items():
+    for choice in [*settings.method_teachers(task_settings).values(),
+                   *task_settings.candidates.values()]:
+      config = settings.build_config(task, choice, 0)
+      experiment.make_teacher(config, pool_size=1000)  # Raises on a bad preset or override.
+
+
+def test_smoke_benchmark_writes_record(data_dirs, tmp_path):
+  tfds_dir, _, _ = data_dirs
+  out = tmp_path / "out"
+  record = benchmark.run_benchmark(
+      "vit_digits", seeds=1, workdir=tmp_path / "runs", out_dir=out, command="pytest smoke",
+      smoke=True, extra_overrides={"data.data_dir": tfds_dir})
+  methods = record["summary"]["methods"]
+  assert list(methods) == list(settings.SLOTS)
+  for method, data in methods.items():
+    (row,) = data["runs"]
+    assert 0.0 <= row["final"] <= 1.0
+    assert row["total"] == pytest.approx(sum(row[p] for p in summary.PHASES), rel=1e-6)
+  assert methods["attent_paper"]["runs"][0]["score"] > 0  # fresh scoring passes are counted
+  assert methods["full_data"]["runs"][0]["saved_seed"] == pytest.approx(0.0)
+  assert methods["full_data"]["runs"][0]["examples"] > methods["attent_paper"]["runs"][0]["examples"]
+  assert set(record["verdict"]) >= {"saved_pct", "saved_ok", "met"}
+  saved = json.loads((out / "results.json").read_text())
+  assert set(saved["histories"]) == set(settings.SLOTS) and saved["machine"]["nproc"] >= 1
+  assert saved["machine"]["packages"]["jax"]
+  text = (out / "results.md").read_text()
+  assert "pytest smoke" in text and all(f"| {m} |" in text for m in settings.SLOTS)
+  assert (out / "metric_vs_time.png").stat().st_size > 1000
+  assert render.markdown(saved) == render.markdown(record)  # re-renderable from the JSON alone
