@@ -4,8 +4,8 @@ Notation: N1, N2 pool sizes, processed in blocks of n1 x n2 examples (n = chunk_
 pool); O1, O2 outputs per example; O_t, O_d the sizes of the traced and diagonal output axes,
 p1, p2 the sizes of the paired ones (O = O_t O_d p); P differentiated parameters; F the FLOPs of one
 forward pass of one example (XLA's cost analysis of the lowered single-example apply_fn); A the
-bytes of all values its jaxpr computes (an upper bound on the activations a backward pass keeps). A reverse
-(VJP) or tangent (JVP) pass costs about 2F: each matmul y = x W becomes two.
+bytes of all values its jaxpr computes (an upper bound on the activations a backward pass keeps).
+A reverse (VJP) or tangent (JVP) pass costs about 2F: each matmul y = x W becomes two.
 
   jacobian (contract per-example Jacobians), per block:
     FLOPs  = n1 F (1 + 2 O1) + n2 F (1 + 2 O2)      one forward and O backward passes per example
@@ -22,7 +22,8 @@ paired outputs (e.g. untraced logits of an MLP). A transformer reuses every weig
 L positions (F ~ 2 L P), so the Jacobian contraction wins by about L for traced outputs.
 
 `auto` takes the method with fewer FLOPs among those whose peak memory fits the budget (default:
-half the device's memory; the one with the smaller peak when neither fits). Pure jax; nothing here runs the model, it only lowers it.
+half the device's memory; the one with the smaller peak when neither fits). Pure jax; nothing
+here runs the model, it only lowers it.
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ def comparison_rows(histories: Mapping[str, Sequence[Mapping]], metric: str, hig
         "run": name, "final": final_value(history, metric),
         **{phase: float(last.get(f"time/{phase}", 0.0)) for phase in ("train", "score", "select", "eval")},
         "total": float(last["time/total"]), "to_target": to_target,
-        "saved_pct": None if to_target is None else 100.0 * (1.0 - to_target / base_time),
+        "saved_pct": (None if to_target is None or name == baseline
+                      else 100.0 * (1.0 - to_target / base_time)),
     })
   return rows
 

@@ -17,7 +17,7 @@ def get_config(arg: str | None = None):
   config.model = dict(kind="vit", image_size=28, patch_size=7, channels=1, num_classes=10,
                       num_layers=2, num_heads=4, d_model=64, d_mlp=128, pool="mean", dropout=0.0)
   config.teacher.name = "attent_complex"
-  config.train.update(epochs=6, batch_size=128, learning_rate=2e-3, warmup_steps=100)
+  config.train.update(epochs=12, batch_size=128, learning_rate=2e-3, warmup_steps=100)
   if base.is_smoke(arg):
     config.data.update(limit=512, eval_limit=256)
     config.model.update(num_layers=1, d_model=32, d_mlp=64)

@@ -66,8 +66,9 @@ def test_symmetric_psd_chunked(method, params, batch1, batch2, jacobians, refere
 
 
 def test_linear_model_closed_form():
-  x = np.random.default_rng(3).standard_normal((6, 4)).astype(np.float32)
-  params = {"w": np.random.default_rng(4).standard_normal((4, 3)).astype(np.float32), "b": jnp.zeros(3)}
+  rng = np.random.default_rng(3)
+  x = rng.standard_normal((6, 4)).astype(np.float32)
+  params = {"w": rng.standard_normal((4, 3)).astype(np.float32), "b": np.zeros(3, np.float32)}
   linear = lambda p, x: x @ p["w"] + p["b"]
   gram = np.asarray(x @ x.T) + 1.0  # the bias contributes 1 per output
   np.testing.assert_allclose(ntk.empirical_ntk(linear, params, x), 3 * gram, rtol=1e-5)

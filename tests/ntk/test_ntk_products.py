@@ -27,7 +27,8 @@ def test_ntk_vector_product_matches_dense(params, batch1, full_kernel):
 
 
 def test_traced_ntk_vector_product_matches_traced_kernel(params, batch1, full_kernel):
-  w = np.random.default_rng(6).standard_normal((5, 5)).astype(np.float32)  # output space without the traced C axis
+  # a vector on the output space without the traced C axis
+  w = np.random.default_rng(6).standard_normal((5, 5)).astype(np.float32)
   traced = np.einsum("ilcjmc->iljm", full_kernel)
   product = ntk.ntk_vector_product(tiny_transformer, params, batch1, w, trace_axes=(-1,),
                                    chunk_size=2)
