@@ -37,15 +37,15 @@ def save_report(recorders: Mapping[str, DriftRecorder], workdir: str | pathlib.P
   figure = Figure(figsize=(13, 3.8))
   axes = figure.subplots(1, 3)
   for name, history in histories.items():
-    axes[0].plot(history["epoch"], history["drift"], "o-", label=name)
-    axes[1].plot(history["epoch"], history["effective_rank"], "o-", label=name)
+    axes[0].plot(history["step"], history["drift"], "o-", label=name)
+    axes[1].plot(history["step"], history["effective_rank"], "o-", label=name)
     if np.any(np.isfinite(history["alignment"])):
-      axes[2].plot(history["epoch"], history["alignment"], "o-", label=name)
+      axes[2].plot(history["step"], history["alignment"], "o-", label=name)
   titles = ["relative drift ||K_t - K_0||_F / ||K_0||_F", "effective rank (entropy)",
             "kernel-target alignment"]
   for axis, title in zip(axes, titles):
     axis.set_title(title, fontsize=10)
-    axis.set_xlabel("epoch")
+    axis.set_xlabel("optimizer step (one point per epoch)")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
   figure.tight_layout()

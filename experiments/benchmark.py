@@ -13,7 +13,7 @@ Re-running the same command resumes: finished runs in --workdir are read back, n
 import shlex
 import sys
 
-from absl import app, flags
+from absl import app, flags, logging
 
 _TASK = flags.DEFINE_string("task", None, "A key of attent_jax.benchmark.SETTINGS.")
 _SEEDS = flags.DEFINE_integer("seeds", 3, "Seeds 0..seeds-1, each running every method.")
@@ -27,6 +27,7 @@ flags.mark_flags_as_required(["task", "workdir"])
 
 def main(argv):
   del argv
+  logging.set_verbosity(logging.WARNING)  # Per-run progress is printed; checkpointing chatter is not.
   import jax  # pylint: disable=g-import-not-at-top
   # Identical programs across the runs (same model and shapes) compile once.
   jax.config.update("jax_compilation_cache_dir", f"{_WORKDIR.value}/.jax_cache")

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from attent_jax import benchmark
-from attent_jax.benchmark import render, settings, summary
+from attent_jax.benchmark import readme, render, settings, summary
 
 
 def _history(points, metric="eval/accuracy"):
@@ -87,3 +87,5 @@ def test_smoke_benchmark_writes_record(data_dirs, tmp_path):
   assert "pytest smoke" in text and all(f"| {m} |" in text for m in settings.SLOTS)
   assert (out / "metric_vs_time.png").stat().st_size > 1000
   assert render.markdown(saved) == render.markdown(record)  # re-renderable from the JSON alone
+  section = readme.task_section(saved)
+  assert "pytest smoke" in section and all(f"| {m} |" in section for m in settings.SLOTS)

@@ -4,6 +4,7 @@ runs end to end at smoke size (nbclient, a fresh kernel)."""
 import os
 import pathlib
 
+import jax
 import jupytext
 import nbformat
 from nbclient import NotebookClient
@@ -25,11 +26,17 @@ def test_notebook_is_paired_with_its_script_and_has_no_outputs():
 
 
 def test_notebook_runs_at_smoke_size(monkeypatch):
-  for name, value in {"ANTK_NOTEBOOK_SIZE": "smoke", "XLA_FLAGS": FAST_COMPILE,
-                      "JAX_PLATFORMS": "cpu", "MPLBACKEND": "Agg",
-                      "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT),
-                                                                   os.environ.get("PYTHONPATH")]))
-                      }.items():
+  kernel_env = {
+      "ANTK_NOTEBOOK_SIZE": "smoke", "XLA_FLAGS": FAST_COMPILE, "JAX_PLATFORMS": "cpu",
+      "MPLBACKEND": "Agg",
+      "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+  }
+  cache_dir = jax.config.jax_compilation_cache_dir  # the test session's persistent cache, if any
+  if cache_dir:
+    kernel_env.update(JAX_COMPILATION_CACHE_DIR=cache_dir,
+                      JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+                      JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0")
+  for name, value in kernel_env.items():
     monkeypatch.setenv(name, value)
   notebook = nbformat.read(NOTEBOOK, as_version=4)
   NotebookClient(notebook, timeout=300, kernel_name="python3",

@@ -86,7 +86,8 @@ def tuning_table(record: Mapping) -> str:
 
 
 def _verdict_line(verdict: Mapping) -> str:
-  parts = [f"time saved to the median baseline's final: {_num(verdict['saved_pct'])}% "
+  saved = "never reached" if verdict["saved_pct"] is None else f"{verdict['saved_pct']:.1f}%"
+  parts = [f"time saved to the median baseline's final: {saved} "
            f"({'met' if verdict['saved_ok'] else 'MISSED'})"]
   if "final_drop" in verdict:
     parts.append(f"final below baseline by {verdict['final_drop']:.4f} "

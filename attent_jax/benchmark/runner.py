@@ -53,11 +53,15 @@ def _finished_history(workdir: pathlib.Path) -> list[dict] | None:
 
 
 def run_one(config, workdir: pathlib.Path, *, progress: bool = False) -> list[dict]:
-  """One run's evaluation history: read back if `workdir` holds a finished run, else trained."""
+  """One run's evaluation history: read back if `workdir` holds a finished run, else trained (or
+  resumed). A run stopped by SIGTERM raises KeyboardInterrupt, so no partial run is ever recorded."""
   history = _finished_history(workdir)
   if history is not None and history and history[-1]["epoch"] == config.train.epochs:
     return history
-  return train.run(config, workdir, progress=progress).history
+  result = train.run(config, workdir, progress=progress)
+  if result.preempted:  # SIGTERM: the run checkpointed; stop the benchmark, do not record a partial run.
+    raise KeyboardInterrupt(f"run in {workdir} was preempted; re-run the same command to resume")
+  return result.history
 
 
 def prepare_base(task: str, seeds: Sequence[int], workdir: pathlib.Path, *, smoke: bool,

@@ -80,6 +80,7 @@ _VIT_CANDIDATES = {
     "soft_fresh_r0.4": TeacherChoice("attent_complex", {"ratio_start": 0.4, "ratio_end": 0.4,
                                                         "ratio_kind": "constant"}),
     "online_batch_r0.4": TeacherChoice("online_batch", {"ratio_start": 0.4}),
+    "soft_cached_r0.7": TeacherChoice("attent_complex", _cached("soft", 0.7)),
 }
 
 SETTINGS: dict[str, TaskSettings] = {
@@ -87,9 +88,50 @@ SETTINGS: dict[str, TaskSettings] = {
         config="vit_fashion_mnist",
         config_overrides={"data.limit": 10000, "data.eval_limit": 2000, "train.epochs": 6},
         paper=_PAPER_COMPLEX,
-        best=TeacherChoice("attent_complex", _cached("soft", 0.4), "to be tuned"),
+        best=TeacherChoice(
+            "attent_complex", _cached("soft", 0.5),
+            "of the tuning runs (tuning.md; one seed) none reached the baseline's final accuracy in "
+            "this short, under-fitted regime; this one lost least accuracy per second saved: free "
+            "cached losses (fresh passes cost 4.9 s of 18 s at ratio 0.4 and scored worse), soft "
+            "Gumbel-top-k re-drawn every epoch (hard top-k and per-super-batch top-k lost more)"),
         target=Target(min_saved_pct=40.0, max_final_drop=0.002, beat_random=True),
         candidates=_VIT_CANDIDATES,
+        notes=(
+            "Findings (this recorded run): no teacher reached the baseline's final accuracy within "
+            "its budget, so the 40% target is missed. At 58% of the baseline's examples, the cached "
+            "soft top-50% teacher ends 0.4 points below the baseline (median) and 1.5 points above a "
+            "random subset on the identical timetable: selection helps, but this regime (6 epochs on "
+            "10k images, still improving each epoch) rewards every extra step. The paper's recipe "
+            "(fresh scoring passes) spends about 30% of its wall-clock scoring. Wall-clock of "
+            "identical work varied up to 1.7x between seeds (other jobs on the 2 cores); the "
+            "accuracies are deterministic per seed."),
+    ),
+    "gpt_pycode": TaskSettings(
+        config="gpt_pycode",
+        config_overrides={"data.limit": 3000, "data.eval_limit": 512, "train.epochs": 3,
+                          "train.warmup_steps": 20},
+        paper=_PAPER_COMPLEX,
+        best=TeacherChoice("attent_complex", _cached("soft", 0.5),
+                           "not tuned on this task (time): the ViT's choice, cached soft top 50%"),
+        target=Target(min_saved_pct=25.0),
+    ),
+    "gpt_lora": TaskSettings(
+        config="gpt_lora",
+        config_overrides={"data.limit": 2000, "data.eval_limit": 512, "train.epochs": 3},
+        paper=_PAPER_SIMPLE,
+        best=TeacherChoice("attent_simple", {"ratio_start": 0.5},
+                           "not tuned on this task (time): AtteNT-Simple keeping the top 50%"),
+        target=Target(min_saved_pct=25.0),
+        base_task="gpt_pycode",
+    ),
+    "mae_fashion_mnist": TaskSettings(
+        config="mae_fashion_mnist",
+        config_overrides={"data.limit": 6000, "data.eval_limit": 1000, "train.epochs": 5,
+                          "probe.train_examples": 2000, "probe.eval_examples": 1000},
+        paper=_PAPER_COMPLEX,
+        best=TeacherChoice("attent_complex", _cached("soft", 0.5),
+                           "not tuned on this task (time): the ViT's choice, cached soft top 50%"),
+        target=Target(min_saved_pct=25.0),
     ),
     "vit_digits": TaskSettings(
         config="vit_digits",

@@ -7,9 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from tests.ntk.ntk_tiny_models import tiny_transformer
+from tests.ntk.ntk_tiny_models import make_batch, tiny_transformer
 
-from attent_jax import losses, ntk
+from attent_jax import losses, ntk, sharding
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +54,12 @@ def test_ntk_guided_scores_match_dense(params, batch1, full_kernel):
   scores = ntk.ntk_guided_scores(tiny_transformer, params, pool, _token_loss, chunk_size=2)
   assert scores.shape == (5,) and scores.dtype == jnp.float32
   np.testing.assert_allclose(scores, expected, rtol=1e-4)
+
+
+def test_guided_scores_on_a_pool_sharded_over_8_devices(params):
+  """The same scores whether the pool lives on one device or is split over a `data` mesh axis."""
+  pool = {**make_batch(3, 8), "labels": np.random.default_rng(8).integers(0, 3, (8, 5))}
+  expected = ntk.ntk_guided_scores(tiny_transformer, params, pool, _token_loss)
+  sharded = jax.device_put(pool, sharding.batch_sharding(sharding.make_mesh(8)))
+  scores = ntk.ntk_guided_scores(tiny_transformer, params, sharded, _token_loss)
+  np.testing.assert_allclose(scores, expected, rtol=1e-5)
