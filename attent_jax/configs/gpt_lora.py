@@ -8,7 +8,8 @@ Command:
   python -m experiments.train --config=attent_jax/configs/gpt_pycode.py --workdir=runs/gpt_pycode
   python -m experiments.train --config=attent_jax/configs/gpt_lora.py --workdir=runs/gpt_lora \
       --config.init.checkpoint=runs/gpt_pycode
-  (smoke: --config=attent_jax/configs/gpt_lora.py:smoke trains its own tiny base first if none is given)
+  (smoke: --config=attent_jax/configs/gpt_lora.py:smoke fine-tunes a random tiny base: checks the
+  pipeline in seconds, not the numbers)
 Expected result: see EXPECTED.
 """
 
