@@ -13,7 +13,9 @@ takes any `apply_fn(params, x) -> f[N, ...]` (models are passed in; nothing here
 
 Modules: ntk_kernel (empirical_ntk), ntk_cost (method="auto"'s cost model), ntk_products
 (matrix-free products and NTK-guided scores), ntk_spectrum, ntk_drift, ntk_params (param filters),
-ntk_axes (kernel layout), ntk_batching.
+ntk_axes (kernel layout), ntk_batching. Not re-exported here (they pull in training and plotting):
+ntk_experiment (train with and without a teacher, recording the probe kernel) and ntk_report
+(its JSON and PNG report); `experiments/antk_spectrum.py` runs both.
 """
 
 from attent_jax.ntk_cost import MethodCost, NTKCost, estimate_cost

@@ -4,22 +4,25 @@ Notation: N1, N2 pool sizes, processed in blocks of n1 x n2 examples (n = chunk_
 pool); O1, O2 outputs per example; O_t, O_d the sizes of the traced and diagonal output axes,
 p1, p2 the sizes of the paired ones (O = O_t O_d p); P differentiated parameters; F the FLOPs of one
 forward pass of one example (XLA's cost analysis of the lowered single-example apply_fn); A the
-bytes of all values its jaxpr computes (an upper bound on the activations a backward pass keeps).
+residual bytes jax.vjp keeps for one example's backward pass (parameters not counted).
 A reverse (VJP) or tangent (JVP) pass costs about 2F: each matmul y = x W becomes two.
 
   jacobian (contract per-example Jacobians), per block:
     FLOPs  = n1 F (1 + 2 O1) + n2 F (1 + 2 O2)      one forward and O backward passes per example
            + 2 n1 n2 O_t O_d p1 p2 P                  the contraction
-    memory = 4 (n1 + n2) O P + (n1 + n2) O A           both Jacobians, O backward passes in flight
+    memory = 4 (n1 + n2) O P                          both Jacobians
+           + (n1 + n2) (A + O a)                      residuals, O backward passes in flight
   ntvp (NTK-vector products: for every output e_j of x2, J1 (J2^T e_j)), per block:
     FLOPs  = n2 F (1 + 2 O2) + n1 F + 2 n1 n2 O2 F     vjps for x2's basis; linearize x1; one JVP
                                                        over x1 per basis vector
-    memory = (1 + t) n1 A + 4 O2 P + O2 A              x1's residuals, t tangents in flight
+    memory = n1 (A + t a) + 4 O2 P + A + O2 a         x1's residuals, t tangents in flight,
+                                                       one x2 example's basis VJPs
+Here a = 4 x the largest single value of the forward pass (what one pass in flight holds).
 A symmetric kernel (x2=None) computes the upper block triangle, and its diagonal blocks need one
 set of Jacobians. Dropping the Jacobian-computing terms, ntvp / jacobian ~ F / (p1 p2 P): the NTK
 vector products win only when a forward pass is cheap relative to the parameter count times the
 paired outputs (e.g. untraced logits of an MLP). A transformer reuses every weight at each of its
-L positions (F ~ 2 L P), so the Jacobian contraction wins by about L for traced outputs.
+L positions (F ~ 2 L P), so the Jacobian contraction wins by about F / P ~ 2L for traced outputs.
 
 `auto` takes the method with fewer FLOPs among those whose peak memory fits the budget (default:
 half the device's memory; the one with the smaller peak when neither fits). Pure jax; nothing
@@ -44,6 +47,8 @@ from attent_jax.ntk_params import ParamFilter, num_params
 FALLBACK_MEMORY_BUDGET_BYTES = 4 * 2**30
 # ntvp pushes at most this many (tangent, example) pairs through one JVP at a time.
 MAX_TANGENT_EXAMPLES = 1024
+# A backward or tangent pass in flight holds about this many of the forward's largest values.
+_LIVE_ACTIVATIONS = 4
 _FLOAT_BYTES = 4
 
 
@@ -77,26 +82,27 @@ def tangent_batch(num_outputs: int, n1: int) -> int:
   return max(1, min(num_outputs, MAX_TANGENT_EXAMPLES // max(n1, 1)))
 
 
-def _intermediate_bytes(jaxpr: jax.extend.core.Jaxpr) -> int:
-  """Bytes of every value a jaxpr computes (descending into sub-jaxprs, e.g. of nested jits)."""
-  total = 0
+def _largest_intermediate_bytes(jaxpr: jax.extend.core.Jaxpr) -> int:
+  """Bytes of the largest value a jaxpr computes, descending into sub-jaxprs."""
+  largest = 0
   for eqn in jaxpr.eqns:
-    inner = list(jax.extend.core.jaxprs_in_params(eqn.params))
-    if inner:
-      total += sum(_intermediate_bytes(sub) for sub in inner)
-    else:
-      total += sum(v.aval.size * v.aval.dtype.itemsize for v in eqn.outvars
-                   if hasattr(v.aval, "dtype"))
-  return total
+    for sub in jax.extend.core.jaxprs_in_params(eqn.params):
+      largest = max(largest, _largest_intermediate_bytes(sub))
+    for var in eqn.outvars:
+      if hasattr(var.aval, "dtype"):
+        largest = max(largest, var.aval.size * var.aval.dtype.itemsize)
+  return largest
 
 
 def forward_cost(apply_fn: Callable[[Any, Batch], jax.Array], params: Any,
-                 x: Batch) -> tuple[float, float]:
-  """(FLOPs, activation bytes) of one forward pass of one example.
+                 x: Batch) -> tuple[float, float, float]:
+  """(FLOPs, residual bytes, largest activation bytes) of one forward pass of one example.
 
-  FLOPs: XLA's cost analysis of apply_fn lowered (not compiled or run) on the first example of x;
-  2 * number of params when the backend reports none. Activation bytes: the sizes of all values
-  in its jaxpr, an upper bound on what a backward pass keeps.
+  All from abstract evaluation of apply_fn on the first example of x (nothing runs):
+  FLOPs from XLA's cost analysis of the lowered function (2 * number of params when the backend
+  reports none); residuals: what jax.vjp keeps for the backward pass (the leaves of its vjp
+  function), less one copy of the parameters, which a batch shares; the largest single value
+  of the forward jaxpr.
   """
   example = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), x)
   abstract_params = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), params)
@@ -106,8 +112,12 @@ def forward_cost(apply_fn: Callable[[Any, Batch], jax.Array], params: Any,
     analysis = analysis[0] if analysis else None
   flops = float(analysis["flops"]) if analysis and analysis.get("flops") else 2.0 * num_params(
       params)
-  activations = _intermediate_bytes(jax.make_jaxpr(one)(abstract_params, example).jaxpr)
-  return flops, float(activations)
+  vjp_fn = jax.eval_shape(lambda p, e: jax.vjp(lambda q: one(q, e), p)[1], abstract_params,
+                          example)
+  nbytes = lambda tree: sum(a.size * a.dtype.itemsize for a in jax.tree.leaves(tree))
+  largest = _largest_intermediate_bytes(jax.make_jaxpr(one)(abstract_params, example).jaxpr)
+  residuals = max(nbytes(vjp_fn) - nbytes(abstract_params), largest)
+  return flops, float(residuals), float(largest)
 
 
 def default_memory_budget() -> float:
@@ -141,7 +151,8 @@ def estimate_cost(
   shape2 = jax.eval_shape(apply_fn, params, x2).shape
   axes = OutputAxes.create(len(shape1), trace_axes, diagonal_axes)
   axes.kernel_shape(shape1, shape2)  # validates the pairing of x1's and x2's outputs
-  forward_flops, activation_bytes = forward_cost(apply_fn, params, x1)
+  forward_flops, activation_bytes, largest = forward_cost(apply_fn, params, x1)
+  live = _LIVE_ACTIVATIONS * largest  # what one more backward or tangent pass holds at a time
   total_params = num_params(params, param_filter)
 
   def size(shape, keep) -> int:
@@ -168,11 +179,11 @@ def estimate_cost(
   ntvp_flops = (diagonal_blocks + other_blocks) * ntvp_block
 
   rows = n1 if other_blocks == 0 else n1 + n2
-  jacobian = MethodCost(jacobian_flops,
-                        _FLOAT_BYTES * rows * o1 * total_params + rows * o1 * activation_bytes)
+  jacobian = MethodCost(jacobian_flops, _FLOAT_BYTES * rows * o1 * total_params
+                        + rows * activation_bytes + rows * o1 * live)
   t = tangent_batch(o2, n1)
-  ntvp = MethodCost(ntvp_flops, (1 + t) * n1 * activation_bytes + _FLOAT_BYTES * o2 * total_params
-                    + o2 * activation_bytes)
+  ntvp = MethodCost(ntvp_flops, n1 * activation_bytes + t * n1 * live
+                    + _FLOAT_BYTES * o2 * total_params + activation_bytes + o2 * live)
   candidates = {"jacobian": jacobian, "ntvp": ntvp}
   fits = {name: c for name, c in candidates.items() if c.peak_bytes <= memory_budget_bytes}
   if fits:

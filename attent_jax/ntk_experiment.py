@@ -18,6 +18,7 @@ import numpy as np
 from attent_jax import data as data_lib
 from attent_jax import experiment, train
 from attent_jax.ntk_drift import DriftRecorder
+from attent_jax.ntk_params import lora_only
 
 NO_TEACHER = "full_data"
 
@@ -25,8 +26,11 @@ NO_TEACHER = "full_data"
 def probe_recorder(config: ml_collections.ConfigDict, size: int) -> DriftRecorder:
   """A DriftRecorder on the first `size` examples of the config's training pool.
 
-  The probe is in model-batch format (as the batcher makes it); classification probes carry
-  labels for kernel-target alignment; a masked autoencoder's kernel is that of its "pred" output.
+  The probe is in model-batch format (as the batcher makes it). The recorded function: a
+  classifier's logits (with the labels, for kernel-target alignment); a language model's
+  next-token logits at the last position (all positions would make the kernel L times dearer);
+  a masked autoencoder's "pred" output. With LoRA, the kernel is over the adapters only (the
+  parameters that train).
   """
   model_cfg = experiment.model_config(config)
   seq_len = config.data.seq_len or getattr(model_cfg, "max_len", 0) or None
@@ -36,8 +40,10 @@ def probe_recorder(config: ml_collections.ConfigDict, size: int) -> DriftRecorde
   features = data_lib.model_features(pool, np.arange(min(size, pool.size)))
   probe = {key: jnp.asarray(value) for key, value in features.items()}
   kind = config.model.kind
+  output_fns = {"gpt": lambda logits, batch: logits[:, -1], "mae": lambda out, batch: out["pred"]}
   return DriftRecorder(probe, labels=probe.get("label") if kind == "vit" else None,
-                       output_fn=(lambda out, batch: out["pred"]) if kind == "mae" else None)
+                       output_fn=output_fns.get(kind),
+                       param_filter=lora_only if config.lora.enabled else None)
 
 
 def record_runs(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,

@@ -61,8 +61,7 @@ def ntk_operator(
   `shape` is the vector shape: apply_fn's output shape without `trace_axes`. Validates the
   arguments and evaluates apply_fn's shape once; each matvec call is one jitted dispatch.
   """
-  if chunk_size is not None and chunk_size < 1:
-    raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+  chunk_size = _clamped_chunk(chunk_size, x)
   out_shape = jax.eval_shape(apply_fn, params, x).shape
   trace_axes = canonical_axes(trace_axes, len(out_shape), "trace_axes")
   shape = tuple(d for a, d in enumerate(out_shape) if a not in trace_axes)
@@ -93,7 +92,16 @@ def ntk_guided_scores(
     f32[N] scores (Frobenius norm over each example's output axes). Pure.
   """
   return _guided_scores(params, x, apply_fn=apply_fn, loss_fn=loss_fn,
-                        param_filter=param_filter, chunk_size=chunk_size)
+                        param_filter=param_filter, chunk_size=_clamped_chunk(chunk_size, x))
+
+
+def _clamped_chunk(chunk_size: int | None, x: Batch) -> int | None:
+  """Validates chunk_size; a chunk as large as the pool is no chunking (None)."""
+  if chunk_size is None:
+    return None
+  if chunk_size < 1:
+    raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+  return None if chunk_size >= batch_size(x) else chunk_size
 
 
 def _as_fn(apply_fn: ApplyFn, params: Any, param_filter: ParamFilter | None

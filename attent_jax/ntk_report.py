@@ -47,7 +47,11 @@ def save_report(recorders: Mapping[str, DriftRecorder], workdir: str | pathlib.P
     axis.set_title(title, fontsize=10)
     axis.set_xlabel("optimizer step (one point per epoch)")
     axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    if axis.lines:
+      axis.legend(fontsize=8)
+    else:
+      axis.text(0.5, 0.5, "no labels recorded", ha="center", va="center",
+                transform=axis.transAxes)
   figure.tight_layout()
   figure.savefig(workdir / "antk_drift.png", dpi=110)
 

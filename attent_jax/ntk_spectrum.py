@@ -89,7 +89,7 @@ def lanczos_eigenpairs(
     shape: the operator's vector shape; dim = prod(shape).
     k: number of eigenpairs (k <= dim).
     key: PRNG key of the start vector (default: key 0).
-    max_iters: Krylov dimension cap (default min(dim, max(2k + 20, 4k))). Memory: max_iters *
+    max_iters: Krylov dimension cap (default min(dim, max(2k + 40, 4k))). Memory: max_iters *
       dim floats for the basis.
     tol: stop when every top-k Ritz residual is below tol * (largest Ritz value).
 
@@ -100,7 +100,7 @@ def lanczos_eigenpairs(
   dim = math.prod(shape)
   if not 1 <= k <= dim:
     raise ValueError(f"k must be in [1, {dim}], got {k}")
-  max_iters = min(dim, max_iters or max(2 * k + 20, 4 * k))
+  max_iters = min(dim, max_iters or max(2 * k + 40, 4 * k))
   if max_iters < k:
     raise ValueError(f"max_iters={max_iters} is below k={k}")
   key = jax.random.key(0) if key is None else key

@@ -17,7 +17,8 @@ kernel on output space (dimension N x 256, never formed). `ntk.top_eigenpairs(k=
 chunk_size=64)` for pools 64, 128, ... doubling, while the measured time trend (linear in N)
 predicts the next size finishes within --eigen_budget_s.
 
-    python benchmarks/ntk_methods.py [--ntvp_columns 16] [--eigen_budget_s 600] [--json PATH]
+    PYTHONPATH=. python benchmarks/ntk_methods.py [--ntvp_columns 16] [--eigen_budget_s 600] \
+        [--skip_methods | --skip_eigen] [--json PATH]
 """
 
 from __future__ import annotations
@@ -177,6 +178,7 @@ def main() -> None:
   parser.add_argument("--eigen_k", type=int, default=20)
   parser.add_argument("--eigen_chunk", type=int, default=64)
   parser.add_argument("--skip_methods", action="store_true")
+  parser.add_argument("--skip_eigen", action="store_true")
   parser.add_argument("--json", type=str, default=None)
   parser.add_argument("--worker", choices=("jacobian", "ntvp"), help=argparse.SUPPRESS)
   parser.add_argument("--columns", type=int, default=None, help=argparse.SUPPRESS)
@@ -193,10 +195,11 @@ def main() -> None:
   if not args.skip_methods:
     print(f"Part 1: K(pool, pool) of the mean log-likelihood, pool {args.pool}", flush=True)
     report["methods"] = compare_methods(args.pool, args.ntvp_columns)
-  print(f"Part 2: matrix-free top-{args.eigen_k} eigenpairs of the next-byte-logits kernel",
-        flush=True)
-  report["eigen"] = eigen_search(args.eigen_budget_s, args.eigen_start, args.eigen_k,
-                                 args.eigen_chunk)
+  if not args.skip_eigen:
+    print(f"Part 2: matrix-free top-{args.eigen_k} eigenpairs of the next-byte-logits kernel",
+          flush=True)
+    report["eigen"] = eigen_search(args.eigen_budget_s, args.eigen_start, args.eigen_k,
+                                   args.eigen_chunk)
   report["load_average_end"] = os.getloadavg()
   if args.json:
     pathlib.Path(args.json).write_text(json.dumps(report, indent=1))

@@ -48,9 +48,9 @@ from attent_jax.models import gpt
 SIZE = os.environ.get("ANTK_NOTEBOOK_SIZE", "small")
 SIZES = {
     # smoke: the pool is the probe, unchunked, so every kernel function compiles once.
-    "smoke": dict(layers=1, width=16, heads=2, seq_len=8, probe=6, pool=6, chunk=None, top_k=3,
-                  steps=2, record_every=1, batch=4),
-    "small": dict(layers=2, width=64, heads=4, seq_len=32, probe=48, pool=256, chunk=64,
+    "smoke": dict(layers=1, width=16, heads=2, seq_len=8, probe=6, check=6, pool=6, chunk=None,
+                  top_k=3, steps=2, record_every=1, batch=4),
+    "small": dict(layers=2, width=64, heads=4, seq_len=32, probe=32, check=8, pool=256, chunk=64,
                   top_k=10, steps=60, record_every=10, batch=32),
 }
 cfg = SIZES[SIZE]
@@ -120,16 +120,19 @@ plt.show()
 # %% [markdown]
 # ## Matrix-free spectra
 # `top_eigenpairs` runs Lanczos with full reorthogonalisation on K v = J (Jᵀ v): one VJP and
-# one JVP over the pool per step, never forming K. First a check on the probe against the dense
-# `eigh` above, with the kernel traced over the vocabulary (each product then loops over the V
-# vocabulary entries). Then a larger pool, with the full (untraced) kernel on output space: an
-# operator of dimension N x V that is never materialised.
+# one JVP over the pool per step, never forming K. First a check against dense `eigh` on the
+# first `check` probe sequences, with the kernel traced over the vocabulary (each traced product
+# loops over the V = 256 vocabulary entries, so it is V times dearer). Then a larger pool with
+# the full (untraced) kernel on output space: an operator of dimension N x V, never materialised.
 
 # %%
-check = ntk.top_eigenpairs(next_token_logits, params0, probe, cfg["top_k"], trace_axes=(-1,))
-print("dense   ", spectra["all parameters"][:cfg["top_k"]])
+check_batch = {"inputs": probe["inputs"][:cfg["check"]]}
+reference, _ = ntk.kernel_eigh(kernels["all parameters"][:cfg["check"], :cfg["check"]])
+k_check = min(cfg["top_k"], cfg["check"])
+check = ntk.top_eigenpairs(next_token_logits, params0, check_batch, k_check, trace_axes=(-1,))
+print("dense   ", np.asarray(reference[:k_check]))
 print("lanczos ", check.values, f"({check.num_matvecs} products)")
-np.testing.assert_allclose(check.values, spectra["all parameters"][:cfg["top_k"]], rtol=1e-3)
+np.testing.assert_allclose(check.values, reference[:k_check], rtol=1e-3)
 
 start = time.perf_counter()
 large = ntk.top_eigenpairs(next_token_logits, params0, pool, cfg["top_k"], chunk_size=cfg["chunk"])

@@ -4,10 +4,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from tests.ntk.ntk_tiny_models import last_position, tiny_transformer
 from jax.flatten_util import ravel_pytree
 
 from attent_jax import ntk
+from tests.ntk.ntk_tiny_models import last_position, tiny_transformer
 
 METHODS = ("jacobian", "ntvp")
 

@@ -7,9 +7,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from tests.ntk.ntk_tiny_models import make_batch, tiny_transformer
 
 from attent_jax import losses, ntk, sharding
+from tests.ntk.ntk_tiny_models import make_batch, tiny_transformer
 
 
 @pytest.fixture(scope="module")
