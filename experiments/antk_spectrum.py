@@ -13,7 +13,7 @@ steps, so compare drift per optimizer step (the plots' x axis).
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from attent_jax import ntk_experiment, ntk_report
+from attent_jax import ntk_experiment, ntk_report, quiet_logs
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file[:smoke].",
                                           lock_config=False)
@@ -26,6 +26,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   del argv
+  quiet_logs.keep_library_logs_to_warnings()
   recorders = ntk_experiment.record_runs(_CONFIG.value, _WORKDIR.value, probe_size=_PROBE_SIZE.value,
                                      teachers=_TEACHERS.value or None, progress=True)
   numbers = ntk_report.save_report(recorders, _WORKDIR.value)

@@ -6,7 +6,7 @@ reaches the baseline's final accuracy and the time saved, and writes a plot of a
 
 from absl import app, flags
 
-from attent_jax import demo
+from attent_jax import demo, quiet_logs
 
 _WORKDIR = flags.DEFINE_string("workdir", "runs/demo", "Where both runs and the plot go.")
 _FASHION_MNIST_DIR = flags.DEFINE_string("fashion_mnist_dir", "/usr/share/datasets/fashion-mnist",
@@ -16,6 +16,7 @@ _SMOKE = flags.DEFINE_bool("smoke", False, "A seconds-long version (tests).")
 
 def main(argv):
   del argv
+  quiet_logs.keep_library_logs_to_warnings()
   demo.run_demo(_WORKDIR.value, fashion_mnist_dir=_FASHION_MNIST_DIR.value, smoke=_SMOKE.value)
 
 

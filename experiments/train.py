@@ -12,7 +12,7 @@ the same command on each (JAX_COORDINATOR_ADDRESS / cluster env, or --coordinato
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from attent_jax import distributed
+from attent_jax import distributed, quiet_logs
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file[:smoke].",
                                           lock_config=True)
@@ -22,6 +22,7 @@ flags.mark_flags_as_required(["config", "workdir"])
 
 def main(argv):
   del argv
+  quiet_logs.keep_library_logs_to_warnings()
   distributed.initialize_from_flags()
   from attent_jax import train  # pylint: disable=g-import-not-at-top  (after distributed init)
   distributed.log_topology()
