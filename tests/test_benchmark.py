@@ -1,6 +1,7 @@
 """The benchmark pipeline at smoke size (all five method slots, one seed) and its arithmetic."""
 
 import json
+import pathlib
 
 import pytest
 
@@ -89,3 +90,18 @@ def test_smoke_benchmark_writes_record(data_dirs, tmp_path):
   assert render.markdown(saved) == render.markdown(record)  # re-renderable from the JSON alone
   section = readme.task_section(saved)
   assert "pytest smoke" in section and all(f"| {m} |" in section for m in settings.SLOTS)
+
+
+def test_readme_results_section_is_generated_from_the_recorded_files():
+  """Every number in the README's Results section comes from benchmarks/ through `readme`."""
+  root = pathlib.Path(__file__).resolve().parents[1]
+  text = (root / "README.md").read_text()
+  assert readme.readme_section(text) == readme.results_section(root / "benchmarks")
+
+
+def test_replace_section_keeps_the_rest_of_the_readme():
+  text = "# t\n\nintro\n\n## Results\n\nold\n\n## Later\n\nkept\n"
+  new = readme.replace_section(text, "## Results\n\nnew\n")
+  assert new == "# t\n\nintro\n\n## Results\n\nnew\n\n## Later\n\nkept\n"
+  assert readme.readme_section(new) == "## Results\n\nnew\n"
+  assert readme.replace_section("# t\n", "## Results\n\nx\n") == "# t\n\n## Results\n\nx\n"

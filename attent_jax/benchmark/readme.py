@@ -1,10 +1,12 @@
 """The README's "Results" section, generated from the recorded benchmark files (never typed by hand).
 
-    python -m attent_jax.benchmark.readme [benchmarks]   # prints the section (Markdown)
+    python -m attent_jax.benchmark.readme            # prints the section (Markdown)
+    python -m attent_jax.benchmark.readme --write    # replaces README.md's "## Results" section
 
-For each benchmarks/<task>/results.json: the command that regenerates it, the machine, and per method
-the median final metric and the median share of wall-clock saved to the median baseline's final
-metric; then benchmarks/scoring_cost.md's command and tables.
+For each benchmarks/<task>/results.json: the command that regenerates it, the machine, per method the
+median final metric and the median share of wall-clock saved to the median baseline's final metric,
+the recorded findings and the plot; then benchmarks/scoring_cost.md's command and tables. A test
+checks that README.md's section equals what this module generates.
 """
 
 from __future__ import annotations
@@ -45,6 +47,11 @@ def task_section(record: Mapping) -> str:
     lines += ["", f"Target ({'met' if verdict['met'] else 'missed'}): "
               + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                           for k, v in verdict.items() if k != "met")]
+  if record.get("notes"):
+    lines += ["", record["notes"]]
+  if not record.get("smoke"):
+    lines += ["", f"![{record['task']}: {metric} against wall-clock, every method and seed]"
+              f"(benchmarks/{record['task']}/metric_vs_time.png)"]
   return "\n".join(lines)
 
 
@@ -69,5 +76,30 @@ def results_section(benchmarks_dir: str | pathlib.Path = "benchmarks") -> str:
   return "\n".join(out) + "\n"
 
 
+def replace_section(readme_text: str, section: str) -> str:
+  """`readme_text` with its "## Results" section (up to the next "## " heading) replaced by
+  `section`, or with `section` appended when it has none."""
+  start = readme_text.find("\n## Results\n")
+  if start < 0:
+    return readme_text.rstrip("\n") + "\n\n" + section
+  end = readme_text.find("\n## ", start + 1)
+  rest = "" if end < 0 else readme_text[end:]
+  return readme_text[:start + 1] + section + rest
+
+
+def readme_section(readme_text: str) -> str:
+  """The "## Results" section of `readme_text` as `results_section` writes it ("" if none)."""
+  start = readme_text.find("\n## Results\n")
+  if start < 0:
+    return ""
+  end = readme_text.find("\n## ", start + 1)
+  return readme_text[start + 1:] if end < 0 else readme_text[start + 1:end]
+
+
 if __name__ == "__main__":
-  print(results_section(sys.argv[1] if len(sys.argv) > 1 else "benchmarks"), end="")
+  if "--write" in sys.argv[1:]:
+    path = pathlib.Path("README.md")
+    path.write_text(replace_section(path.read_text(), results_section()))
+    print(f"rewrote the Results section of {path}")
+  else:
+    print(results_section(), end="")
