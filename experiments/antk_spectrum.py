@@ -13,7 +13,9 @@ steps, so compare drift per optimizer step (the plots' x axis).
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from attent_jax import ntk_experiment, ntk_report, quiet_logs
+from attent_jax import quiet_logs
+from attent_jax.ntk import experiment as ntk_experiment
+from attent_jax.ntk import report as ntk_report
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file[:smoke].",
                                           lock_config=False)

@@ -6,7 +6,7 @@ import pytest
 
 from attent_jax import ntk
 from attent_jax.models import gpt
-from attent_jax.ntk_params import partition
+from attent_jax.ntk.params import partition
 
 
 @pytest.mark.parametrize("path, expected", [

@@ -2,7 +2,7 @@
 
 Built from jax.vjp / jax.jvp / jax.linearize / jax.vmap only, so embedding lookups, scans and
 remat inside the model just work (derivatives are taken w.r.t. the parameters; inputs may be ints).
-Two methods, one answer (see attent_jax.ntk_cost for when each is faster):
+Two methods, one answer (see attent_jax.ntk.cost for when each is faster):
   "jacobian"  per-example Jacobians (reverse mode, vmapped over examples), contracted per leaf.
   "ntvp"      NTK-vector products: for each output e_j of x2, u = J2^T e_j (one VJP of one
               example), then the column J1 u (one JVP over x1). No Jacobian is stored.
@@ -18,10 +18,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from attent_jax import ntk_cost
-from attent_jax.ntk_axes import OutputAxes
-from attent_jax.ntk_batching import Batch, as_batch_of_one, batch_size, pad_batch, take_rows
-from attent_jax.ntk_params import ParamFilter, partition
+from attent_jax.ntk import cost as ntk_cost
+from attent_jax.ntk.axes import OutputAxes
+from attent_jax.ntk.batching import Batch, as_batch_of_one, batch_size, pad_batch, take_rows
+from attent_jax.ntk.params import ParamFilter, partition
 
 ApplyFn = Callable[[Any, Batch], jax.Array]
 METHODS = ("auto", "jacobian", "ntvp")

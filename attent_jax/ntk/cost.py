@@ -40,9 +40,9 @@ from typing import Any
 import jax
 import jax.extend.core
 
-from attent_jax.ntk_axes import OutputAxes
-from attent_jax.ntk_batching import Batch, as_batch_of_one, batch_size
-from attent_jax.ntk_params import ParamFilter, num_params
+from attent_jax.ntk.axes import OutputAxes
+from attent_jax.ntk.batching import Batch, as_batch_of_one, batch_size
+from attent_jax.ntk.params import ParamFilter, num_params
 
 FALLBACK_MEMORY_BUDGET_BYTES = 4 * 2**30
 # ntvp pushes at most this many (tangent, example) pairs through one JVP at a time.

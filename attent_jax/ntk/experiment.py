@@ -3,7 +3,7 @@
   probe_recorder(config, size)        a DriftRecorder on the first `size` training-pool examples
   record_runs(config, workdir, ...)   trains once per teacher preset with that recorder
 
-`experiments/antk_spectrum.py` runs these and `ntk_report.save_report`.
+`experiments/antk_spectrum.py` runs these and `ntk.report.save_report`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import numpy as np
 
 from attent_jax import data as data_lib
 from attent_jax import experiment, train
-from attent_jax.ntk_drift import DriftRecorder
-from attent_jax.ntk_params import lora_only
+from attent_jax.ntk.drift import DriftRecorder
+from attent_jax.ntk.params import lora_only
 
 NO_TEACHER = "full_data"
 

@@ -1,7 +1,7 @@
 """ANTK reports: a probe kernel's drift and eigenspectra over training runs, as JSON and PNG plots.
 
 `save_report(recorders, workdir)` takes DriftRecorders (one per run, e.g. with and without the
-teacher; see attent_jax.ntk_experiment) and writes antk_spectrum.json, antk_drift.png and
+teacher; see attent_jax.ntk.experiment) and writes antk_spectrum.json, antk_drift.png and
 antk_spectra.png. Plots use matplotlib's object API (no pyplot state, no display needed).
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from attent_jax.ntk_drift import DriftRecorder
+from attent_jax.ntk.drift import DriftRecorder
 
 
 def save_report(recorders: Mapping[str, DriftRecorder], workdir: str | pathlib.Path

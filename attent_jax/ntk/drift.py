@@ -17,10 +17,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from attent_jax.ntk_batching import Batch
-from attent_jax.ntk_kernel import ApplyFn, empirical_ntk
-from attent_jax.ntk_params import ParamFilter
-from attent_jax.ntk_spectrum import effective_rank, kernel_eigh, kernel_target_alignment
+from attent_jax.ntk.batching import Batch
+from attent_jax.ntk.kernel import ApplyFn, empirical_ntk
+from attent_jax.ntk.params import ParamFilter
+from attent_jax.ntk.spectrum import effective_rank, kernel_eigh, kernel_target_alignment
 
 OutputFn = Callable[[Any, Batch], jax.Array]
 

@@ -23,9 +23,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from attent_jax.ntk_batching import Batch
-from attent_jax.ntk_params import ParamFilter
-from attent_jax.ntk_products import ApplyFn, ntk_operator
+from attent_jax.ntk.batching import Batch
+from attent_jax.ntk.params import ParamFilter
+from attent_jax.ntk.products import ApplyFn, ntk_operator
 
 _HIGHEST = jax.lax.Precision.HIGHEST
 # A Lanczos residual below this fraction of the largest Ritz value means an invariant subspace.

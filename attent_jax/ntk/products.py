@@ -16,9 +16,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from attent_jax.ntk_axes import canonical_axes
-from attent_jax.ntk_batching import Batch, batch_size, from_chunks, pad_batch, to_chunks
-from attent_jax.ntk_params import ParamFilter, partition
+from attent_jax.ntk.axes import canonical_axes
+from attent_jax.ntk.batching import Batch, batch_size, from_chunks, pad_batch, to_chunks
+from attent_jax.ntk.params import ParamFilter, partition
 
 ApplyFn = Callable[[Any, Batch], jax.Array]
 LossFn = Callable[[jax.Array, Batch], jax.Array]

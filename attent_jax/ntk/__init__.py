@@ -11,19 +11,19 @@ takes any `apply_fn(params, x) -> f[N, ...]` (models are passed in; nothing here
     top = ntk.top_eigenpairs(apply, params, pool, k=20, chunk_size=64)     # matrix-free
     scores = ntk.ntk_guided_scores(apply, params, pool, loss_fn)           # NINT, f32[N]
 
-Modules: ntk_kernel (empirical_ntk), ntk_cost (method="auto"'s cost model), ntk_products
-(matrix-free products and NTK-guided scores), ntk_spectrum, ntk_drift, ntk_params (param filters),
-ntk_axes (kernel layout), ntk_batching. Not re-exported here (they pull in training and plotting):
-ntk_experiment (train with and without a teacher, recording the probe kernel) and ntk_report
-(its JSON and PNG report); `experiments/antk_spectrum.py` runs both.
+Modules: kernel (empirical_ntk), cost (method="auto"'s cost model), products (matrix-free products
+and NTK-guided scores), spectrum, drift, params (param filters), axes (kernel layout), batching.
+Not imported here (they pull in training and plotting): `attent_jax.ntk.experiment` (train with and
+without a teacher, recording the probe kernel) and `attent_jax.ntk.report` (its JSON and PNG
+report); `experiments/antk_spectrum.py` runs both.
 """
 
-from attent_jax.ntk_cost import MethodCost, NTKCost, estimate_cost
-from attent_jax.ntk_drift import DriftRecord, DriftRecorder, relative_drift
-from attent_jax.ntk_kernel import empirical_ntk
-from attent_jax.ntk_params import ParamFilter, ParamPath, attention_qkv, lora_only, num_params
-from attent_jax.ntk_products import ntk_guided_scores, ntk_operator, ntk_vector_product
-from attent_jax.ntk_spectrum import (Eigenpairs, effective_rank, kernel_eigh, kernel_matrix,
+from attent_jax.ntk.cost import MethodCost, NTKCost, estimate_cost
+from attent_jax.ntk.drift import DriftRecord, DriftRecorder, relative_drift
+from attent_jax.ntk.kernel import empirical_ntk
+from attent_jax.ntk.params import ParamFilter, ParamPath, attention_qkv, lora_only, num_params
+from attent_jax.ntk.products import ntk_guided_scores, ntk_operator, ntk_vector_product
+from attent_jax.ntk.spectrum import (Eigenpairs, effective_rank, kernel_eigh, kernel_matrix,
                                      kernel_target_alignment, lanczos_eigenpairs, top_eigenpairs)
 
 __all__ = [
