@@ -34,6 +34,18 @@ def test_summary_times_and_savings():
   verdict = summary.verdict(table, settings.Target(30.0, 0.1, beat_random=True), best="fast",
                             random="never")
   assert verdict["random_ok"] and verdict["final_ok"] and not verdict["met"]  # saved: median(None, 40)
+  line = summary.describe_verdict(verdict)
+  assert "(target 30%), MISSED" in line and "(at most 0.1), met" in line and line.endswith(": yes")
+
+
+def test_verdict_when_neither_reaches_the_target_compares_finals():
+  base = [_history([(10, 0.8)])]
+  worse, better = [_history([(5, 0.3)])], [_history([(5, 0.4)])]
+  table = summary.summarize({"full_data": base, "worse": worse, "better": better}, "eval/accuracy",
+                            True)
+  target = settings.Target(30.0, beat_random=True)
+  assert summary.verdict(table, target, best="better", random="worse")["random_ok"]
+  assert not summary.verdict(table, target, best="worse", random="better")["random_ok"]
 
 
 def test_random_like_keeps_timetable_drops_ranking():

@@ -46,7 +46,7 @@ def run_benchmark(task: str, *, seeds: int, workdir: str | pathlib.Path, out_dir
       "task": task, "command": command, "smoke": smoke, "seeds": seed_list,
       "config_overrides": dict(settings.smoke_overrides if smoke else settings.config_overrides),
       "notes": settings.notes, "machine": runner.machine(),
-      "benchmark_wall_s": info["benchmark_wall_s"],
+      "benchmark_wall_s": info["benchmark_wall_s"], "runs_without_wall": info["runs_without_wall"],
       "teachers": {m: {"name": t.name, "overrides": dict(t.overrides), "why": t.why,
                        "describe": t.describe()} for m, t in teachers.items()},
       "configs": info["configs"], "summary": table,

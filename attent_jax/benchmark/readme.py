@@ -16,6 +16,8 @@ import pathlib
 import sys
 from collections.abc import Mapping
 
+from attent_jax.benchmark import summary as summary_lib
+
 _ORDER = ("vit_fashion_mnist", "gpt_pycode", "gpt_lora", "mae_fashion_mnist")
 
 
@@ -44,9 +46,8 @@ def task_section(record: Mapping) -> str:
                  f"{_pct(agg['saved_median'])} |")
   verdict = record.get("verdict")
   if verdict:
-    lines += ["", f"Target ({'met' if verdict['met'] else 'missed'}): "
-              + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                          for k, v in verdict.items() if k != "met")]
+    lines += ["", f"Target {'met' if verdict['met'] else 'missed'}: "
+              f"{summary_lib.describe_verdict(verdict)}."]
   if record.get("notes"):
     lines += ["", record["notes"]]
   if not record.get("smoke"):

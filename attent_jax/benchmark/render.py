@@ -11,6 +11,7 @@ import pathlib
 from collections.abc import Mapping
 
 from attent_jax import report
+from attent_jax.benchmark import summary as summary_lib
 
 _PHASES = ("train", "score", "select", "eval")
 
@@ -85,17 +86,23 @@ def tuning_table(record: Mapping) -> str:
   return "\n".join(lines)
 
 
-def _verdict_line(verdict: Mapping) -> str:
-  saved = "never reached" if verdict["saved_pct"] is None else f"{verdict['saved_pct']:.1f}%"
-  parts = [f"time saved to the median baseline's final: {saved} "
-           f"({'met' if verdict['saved_ok'] else 'MISSED'})"]
-  if "final_drop" in verdict:
-    parts.append(f"final below baseline by {verdict['final_drop']:.4f} "
-                 f"({'ok' if verdict['final_ok'] else 'MISSED'})")
-  if "random_ok" in verdict:
-    parts.append(f"random subset to target: {_num(verdict['random_to_target'])} s "
-                 f"({'beaten' if verdict['random_ok'] else 'NOT beaten'})")
-  return "; ".join(parts)
+def _settings(overrides: Mapping) -> str:
+  if not overrides:
+    return "the config's defaults"
+  return f"scaled down for a 2-core CPU, `{json.dumps(overrides)}`"
+
+
+def _wall(record: Mapping) -> str:
+  """The summed wall-clock of the runs (compilation included), saying how many were not timed."""
+  missing = record.get("runs_without_wall", 0)
+  runs = len(record["seeds"]) * len(record["teachers"])
+  if missing >= runs:
+    return "wall-clock of the runs not recorded (they finished before it was)"
+  text = f"wall-clock of all runs {record['benchmark_wall_s']:.0f} s (compilation included)"
+  if missing:
+    text = (f"wall-clock of {runs - missing} of the {runs} runs {record['benchmark_wall_s']:.0f} s "
+            "(compilation included; the others finished before it was recorded)")
+  return text
 
 
 def markdown(record: Mapping, tuning: Mapping | None = None) -> str:
@@ -107,8 +114,8 @@ def markdown(record: Mapping, tuning: Mapping | None = None) -> str:
          f"Machine: {m['nproc']} cores ({m['platform']}), accelerator: {m['accelerator']}, "
          f"{m['jax_devices']} JAX device(s); load average at start {m['load_average_at_start']} "
          f"(shared machine: timings are noisy, methods interleaved seed-major). Packages: {packages}.",
-         "", f"Settings (scaled down for a 2-core CPU): `{json.dumps(record['config_overrides'])}`; "
-         f"seeds {record['seeds']}; benchmark wall-clock {record['benchmark_wall_s']:.0f} s.", ""]
+         "", f"Settings: {_settings(record['config_overrides'])}; seeds {record['seeds']}; "
+         f"{_wall(record)}.", ""]
   if record.get("notes"):
     out += [record["notes"], ""]
   out += [f"Metric: {s['metric']} ({'higher' if s['higher_is_better'] else 'lower'} is better); "
@@ -117,7 +124,7 @@ def markdown(record: Mapping, tuning: Mapping | None = None) -> str:
           "about equal for all methods); 'saved' compares with the baseline's seconds to the same "
           "target.", "", results_table(record), ""]
   if record.get("verdict"):
-    out += [f"Target for attent_best: {_verdict_line(record['verdict'])}.", ""]
+    out += [f"Target for attent_best: {summary_lib.describe_verdict(record['verdict'])}.", ""]
   out += ["Evaluation time left out:", "", no_eval_table(record), "", "Teachers:", ""]
   for method, teacher in record["teachers"].items():
     out.append(f"- {method}: `{teacher['describe']}`" + (f": {teacher['why']}" if teacher["why"] else ""))

@@ -89,6 +89,21 @@ _VIT_CANDIDATES = {
     "hard_cached_r0.4_last_full": TeacherChoice("attent_complex", _cached("hard", 0.4, **_LAST_FULL)),
 }
 
+# gpt_pycode's 3 benchmark epochs: "last_full" is one full epoch, one on the subset, one full.
+_GPT_CANDIDATES = {
+    "soft_cached_r0.5": TeacherChoice("attent_complex", _cached("soft", 0.5)),
+    "soft_cached_r0.7": TeacherChoice("attent_complex", _cached("soft", 0.7)),
+    "hard_cached_r0.7": TeacherChoice("attent_complex", _cached("hard", 0.7)),
+    "soft_cached_r0.5_last_full": TeacherChoice("attent_complex", _cached("soft", 0.5, **_last_full(3))),
+}
+
+_LORA_CANDIDATES = {
+    "simple_r0.5": TeacherChoice("attent_simple", {"ratio_start": 0.5}),
+    "simple_r0.8": TeacherChoice("attent_simple", {"ratio_start": 0.8}),
+    "simple_soft_r0.7": TeacherChoice("attent_simple", {"method": "soft"}),
+    "soft_cached_r0.7": TeacherChoice("attent_complex", _cached("soft", 0.7)),
+}
+
 SETTINGS: dict[str, TaskSettings] = {
     "vit_fashion_mnist": TaskSettings(
         config="vit_fashion_mnist",
@@ -104,14 +119,20 @@ SETTINGS: dict[str, TaskSettings] = {
         target=Target(min_saved_pct=40.0, max_final_drop=0.002, beat_random=True),
         candidates=_VIT_CANDIDATES,
         notes=(
-            "Findings (this recorded run): no teacher reached the baseline's final accuracy within "
-            "its budget, so the 40% target is missed. At 58% of the baseline's examples, the cached "
-            "soft top-50% teacher ends 0.4 points below the baseline (median) and 1.5 points above a "
-            "random subset on the identical timetable: selection helps, but this regime (6 epochs on "
-            "10k images, still improving each epoch) rewards every extra step. The paper's recipe "
-            "(fresh scoring passes) spends about 30% of its wall-clock scoring. Wall-clock of "
-            "identical work varied up to 1.7x between seeds (other jobs on the 2 cores); the "
-            "accuracies are deterministic per seed."),
+            "Findings (3 seeds, the default config: 60k images, 12 epochs): no teacher reached the "
+            "median baseline's final accuracy (0.8787) within its budget, so the 40% target is "
+            "missed. The best teacher trains on 58% of the examples in 58% of the baseline's "
+            "wall-clock (69 s against 120 s) and ends 0.55 points below it (0.8732; the target "
+            "allows 0.2). It is ahead of the random subset on the identical timetable on every seed "
+            "(by 0.14 to 0.21 points), and at equal wall-clock it is ahead of the baseline: the "
+            "baseline first reaches the best teacher's final accuracy after 82, 101 and 84 s "
+            "(seeds 0, 1, 2; per-seed curves in the plot) against the teacher's 67, 74 and 69 s: "
+            "18% to 27% less wall-clock to that accuracy, close to the paper's 20.6%, but to an "
+            "accuracy 0.4 to 0.6 points below the baseline's final. InfoBatch (71% of the examples) ends closest, 0.36 points below. The "
+            "paper's recipe (fresh scoring passes, ratio 0.2 to 0.8 over 10 cycles) spends 28% of "
+            "its wall-clock scoring, drops 1 to 4 points at its first subset epoch (20% of the "
+            "pool) and ends 1.0 points below. What limits it: at this budget the baseline still improves every epoch, so "
+            "every skipped step costs accuracy the subset epochs do not win back."),
     ),
     "gpt_pycode": TaskSettings(
         config="gpt_pycode",
@@ -121,6 +142,7 @@ SETTINGS: dict[str, TaskSettings] = {
         best=TeacherChoice("attent_complex", _cached("soft", 0.5),
                            "not tuned on this task (time): the ViT's choice, cached soft top 50%"),
         target=Target(min_saved_pct=25.0),
+        candidates=_GPT_CANDIDATES,
     ),
     "gpt_lora": TaskSettings(
         config="gpt_lora",
@@ -129,6 +151,7 @@ SETTINGS: dict[str, TaskSettings] = {
         best=TeacherChoice("attent_simple", {"ratio_start": 0.5},
                            "not tuned on this task (time): AtteNT-Simple keeping the top 50%"),
         target=Target(min_saved_pct=25.0),
+        candidates=_LORA_CANDIDATES,
         base_task="gpt_pycode",
     ),
     "mae_fashion_mnist": TaskSettings(
@@ -139,6 +162,18 @@ SETTINGS: dict[str, TaskSettings] = {
                            "not tuned on this task (time): the ViT's tuned choice, cached soft top "
                            "50% between a full first and a full last epoch"),
         target=Target(min_saved_pct=25.0),
+        notes=(
+            "Findings (3 seeds, the default config: 60k images, 6 epochs, a logistic-regression "
+            "probe of the frozen encoder on 5000 training and 2000 test images after every epoch): "
+            "the 25% target is missed. The baseline's probe accuracy plateaus at 0.80 from its "
+            "fourth epoch (42 s median); no teacher reaches the median baseline final of 0.803 "
+            "except the paper's recipe on one seed (51.8 s, 4% later than that seed's baseline). "
+            "Selecting the images the MAE reconstructs worst does not help the encoder's features: "
+            "the cached soft top-50% teacher ends 1.5 points below the baseline and 0.3 points "
+            "below the random subset on its timetable (behind it on 2 of 3 seeds); InfoBatch ends "
+            "0.6 points below. The probe evaluation is 36% of the baseline's wall-clock (21.6 of "
+            "60.1 s) and the same for every method, which caps any saving; with it left out the "
+            "baseline reaches its final in 26 s. Not tuned on this task (time)."),
     ),
     "vit_digits": TaskSettings(
         config="vit_digits",
