@@ -86,7 +86,8 @@ def tuning_table(record: Mapping) -> str:
   return "\n".join(lines)
 
 
-def _settings(overrides: Mapping) -> str:
+def describe_settings(overrides: Mapping) -> str:
+  """The config overrides a benchmark ran with, in words ("the config's defaults" when none)."""
   if not overrides:
     return "the config's defaults"
   return f"scaled down for a 2-core CPU, `{json.dumps(overrides)}`"
@@ -114,7 +115,7 @@ def markdown(record: Mapping, tuning: Mapping | None = None) -> str:
          f"Machine: {m['nproc']} cores ({m['platform']}), accelerator: {m['accelerator']}, "
          f"{m['jax_devices']} JAX device(s); load average at start {m['load_average_at_start']} "
          f"(shared machine: timings are noisy, methods interleaved seed-major). Packages: {packages}.",
-         "", f"Settings: {_settings(record['config_overrides'])}; seeds {record['seeds']}; "
+         "", f"Settings: {describe_settings(record['config_overrides'])}; seeds {record['seeds']}; "
          f"{_wall(record)}.", ""]
   if record.get("notes"):
     out += [record["notes"], ""]
