@@ -15,7 +15,9 @@ Expected result: see EXPECTED.
 
 from attent_jax.configs import base, gpt_pycode
 
-EXPECTED = "validation loss below the pretrained model's on the held-out files after 2 epochs"
+EXPECTED = ("from the default gpt_pycode run's params, seed 0, 2 epochs, AtteNT-Simple: validation loss "
+            "1.213 nats/byte on the held-out files (1.215 after the full first epoch), in 3 minutes of "
+            "train+eval on 2 CPU cores")
 
 
 def get_config(arg: str | None = None):
