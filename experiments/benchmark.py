@@ -4,6 +4,7 @@ InfoBatch, seed-major, every second of scoring and selection counted.
   python -m experiments.benchmark --task=vit_fashion_mnist --seeds=3 --workdir=runs/bench/vit_fashion_mnist
   python -m experiments.benchmark --task=vit_fashion_mnist --tune --seeds=1 --workdir=runs/tune/vit
   python -m experiments.benchmark --task=vit_digits --smoke --seeds=1 --workdir=/tmp/bench_smoke
+  python -m experiments.benchmark --task=vit_fashion_mnist --rerender   # after editing its notes
 
 Writes benchmarks/<task>/results.{json,md} and metric_vs_time.png (tuning.{json,md} with --tune).
 Per-task settings (epochs, pool limits, the tuned teacher): attent_jax/benchmark/settings.py.
@@ -22,17 +23,27 @@ _OUT_DIR = flags.DEFINE_string("out_dir", None, "Where results go (default bench
 _SMOKE = flags.DEFINE_bool("smoke", False, "The task's :smoke config: checks the pipeline, not numbers.")
 _TUNE = flags.DEFINE_bool("tune", False, "Run the baseline and the recorded candidate teachers.")
 _METHODS = flags.DEFINE_list("methods", [], "Only these methods (the baseline always runs).")
-flags.mark_flags_as_required(["task", "workdir"])
+_RERENDER = flags.DEFINE_bool("rerender", False, "Re-derive --out_dir's results from the histories "
+                              "it records, with the current code and settings (notes, verdict); "
+                              "runs nothing, needs no --workdir.")
+flags.mark_flag_as_required("task")
 
 
 def main(argv):
   del argv
   logging.set_verbosity(logging.WARNING)  # Per-run progress is printed; checkpointing chatter is not.
+  out_dir = _OUT_DIR.value or f"benchmarks/{_TASK.value}"
+  if _RERENDER.value:
+    from attent_jax import benchmark  # pylint: disable=g-import-not-at-top
+    record = benchmark.rerender(_TASK.value, out_dir)
+    print(f"re-rendered {out_dir}; verdict: {record['verdict']}")
+    return
+  if _WORKDIR.value is None:
+    raise app.UsageError("--workdir is required (except with --rerender)")
   import jax  # pylint: disable=g-import-not-at-top
   # Identical programs across the runs (same model and shapes) compile once.
   jax.config.update("jax_compilation_cache_dir", f"{_WORKDIR.value}/.jax_cache")
   from attent_jax import benchmark  # pylint: disable=g-import-not-at-top
-  out_dir = _OUT_DIR.value or f"benchmarks/{_TASK.value}"
   command = "python -m experiments.benchmark " + shlex.join(sys.argv[1:])
   record = benchmark.run_benchmark(_TASK.value, seeds=_SEEDS.value, workdir=_WORKDIR.value,
                                    out_dir=out_dir, command=command, smoke=_SMOKE.value,

@@ -100,6 +100,12 @@ def test_smoke_benchmark_writes_record(data_dirs, tmp_path):
   assert "pytest smoke" in text and all(f"| {m} |" in text for m in settings.SLOTS)
   assert (out / "metric_vs_time.png").stat().st_size > 1000
   assert render.markdown(saved) == render.markdown(record)  # re-renderable from the JSON alone
+  before = (out / "results.md").read_text()
+  rerendered = benchmark.rerender("vit_digits", out)  # re-derived from the recorded histories
+  assert rerendered["summary"] == record["summary"] and rerendered["verdict"] == record["verdict"]
+  assert (out / "results.md").read_text() == before
+  with pytest.raises(ValueError, match="holds task 'vit_digits'"):
+    benchmark.rerender("gpt_pycode", out)
   section = readme.task_section(saved)
   assert "pytest smoke" in section and all(f"| {m} |" in section for m in settings.SLOTS)
 

@@ -21,7 +21,8 @@ from attent_jax.benchmark.settings import (
     SETTINGS, SLOTS, TaskSettings, TeacherChoice, build_config, method_teachers, task_settings,
     tuning_teachers)
 
-__all__ = ["SETTINGS", "SLOTS", "TaskSettings", "TeacherChoice", "build_config", "run_benchmark"]
+__all__ = ["SETTINGS", "SLOTS", "TaskSettings", "TeacherChoice", "build_config", "rerender",
+           "run_benchmark"]
 
 
 def run_benchmark(task: str, *, seeds: int, workdir: str | pathlib.Path, out_dir: str | pathlib.Path,
@@ -41,18 +42,38 @@ def run_benchmark(task: str, *, seeds: int, workdir: str | pathlib.Path, out_dir
   seed_list = list(range(seeds))
   histories, info = runner.run_methods(task, teachers, seed_list, workdir, smoke=smoke,
                                        extra_overrides=extra_overrides)
-  table = summary.summarize(histories, info["metric"], info["higher_is_better"])
   record = {
       "task": task, "command": command, "smoke": smoke, "seeds": seed_list,
       "config_overrides": dict(settings.smoke_overrides if smoke else settings.config_overrides),
-      "notes": settings.notes, "machine": runner.machine(),
-      "benchmark_wall_s": info["benchmark_wall_s"], "runs_without_wall": info["runs_without_wall"],
+      "machine": runner.machine(),
       "teachers": {m: {"name": t.name, "overrides": dict(t.overrides), "why": t.why,
                        "describe": t.describe()} for m, t in teachers.items()},
-      "configs": info["configs"], "summary": table,
-      "verdict": None if tune or "attent_best" not in teachers else summary.verdict(
-          table, settings.target),
+      "configs": info["configs"],
   }
+  return _write(record, histories, info["metric"], info["higher_is_better"], out_dir, tune=tune)
+
+
+def rerender(task: str, out_dir: str | pathlib.Path) -> dict:
+  """Re-derives out_dir/results.* of `task` from the histories recorded in its results.json, with
+  the summary, verdict and notes of the current code and settings; nothing is re-run."""
+  recorded = json.loads((pathlib.Path(out_dir) / "results.json").read_text())
+  if recorded["task"] != task:
+    raise ValueError(f"{out_dir}/results.json holds task {recorded['task']!r}, not {task!r}")
+  histories = recorded.pop("histories")
+  metric = recorded["summary"]["metric"]
+  higher_is_better = recorded["summary"]["higher_is_better"]
+  return _write(recorded, histories, metric, higher_is_better, out_dir, tune=False)
+
+
+def _write(record: dict, histories, metric: str, higher_is_better: bool,
+           out_dir: str | pathlib.Path, *, tune: bool) -> dict:
+  """Adds what follows from the histories and the task's settings (summary, verdict, notes) to
+  `record` and writes it with `render.write`."""
+  settings = task_settings(record["task"])
+  table = summary.summarize(histories, metric, higher_is_better)
+  record.update(notes=settings.notes, summary=table,
+                verdict=None if tune or "attent_best" not in record["teachers"]
+                else summary.verdict(table, settings.target))
   out_dir = pathlib.Path(out_dir)
   tuning_path = out_dir / "tuning.json"
   tuning = json.loads(tuning_path.read_text()) if not tune and tuning_path.is_file() else None

@@ -12,7 +12,6 @@ import json
 import os
 import pathlib
 import platform
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,7 +20,6 @@ import jax
 from attent_jax import report, tasks, train
 from attent_jax.benchmark import settings as settings_lib
 
-_WALL_FILE = "benchmark_wall.json"
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "chex", "numpy", "orbax-checkpoint", "tensorflow-datasets",
             "ml-collections", "matplotlib")
 
@@ -53,24 +51,15 @@ def _finished_history(workdir: pathlib.Path) -> list[dict] | None:
   return None
 
 
-def run_wall_s(workdir: pathlib.Path) -> float | None:
-  """Wall-clock of the invocation that finished the run in `workdir` (compilation included), or None
-  for a run finished before this was recorded."""
-  path = workdir / _WALL_FILE
-  return json.loads(path.read_text())["wall_s"] if path.is_file() else None
-
-
 def run_one(config, workdir: pathlib.Path, *, progress: bool = False) -> list[dict]:
   """One run's evaluation history: read back if `workdir` holds a finished run, else trained (or
   resumed). A run stopped by SIGTERM raises KeyboardInterrupt, so no partial run is ever recorded."""
   history = _finished_history(workdir)
   if history is not None and history and history[-1]["epoch"] == config.train.epochs:
     return history
-  start = time.perf_counter()
   result = train.run(config, workdir, progress=progress)
   if result.preempted:  # SIGTERM: the run checkpointed; stop the benchmark, do not record a partial run.
     raise KeyboardInterrupt(f"run in {workdir} was preempted; re-run the same command to resume")
-  (workdir / _WALL_FILE).write_text(json.dumps({"wall_s": time.perf_counter() - start}))
   return result.history
 
 
@@ -94,13 +83,12 @@ def run_methods(task: str, teachers: Mapping[str, settings_lib.TeacherChoice], s
                 extra_overrides: Mapping[str, Any] | None = None,
                 progress: bool = False) -> tuple[dict[str, list[list[dict]]], dict]:
   """Trains every (seed, method), seed-major. Returns ({method: [history per seed]}, run info:
-  the metric, the configs as dicts and the summed wall-clock of the runs, compilation included, with
-  the number of runs whose wall-clock was not recorded)."""
+  the metric and the configs as dicts)."""
   workdir = pathlib.Path(workdir)
   overrides = {**prepare_base(task, seeds, workdir, smoke=smoke, extra_overrides=extra_overrides),
                **(extra_overrides or {})}
   histories: dict[str, list[list[dict]]] = {method: [] for method in teachers}
-  configs, walls = {}, []
+  configs = {}
   for seed in seeds:
     for method, teacher in teachers.items():
       config = settings_lib.build_config(task, teacher, seed, smoke=smoke, extra_overrides=overrides)
@@ -108,13 +96,10 @@ def run_methods(task: str, teachers: Mapping[str, settings_lib.TeacherChoice], s
       print(f"=== seed {seed}, {method}: {teacher.describe()} -> {run_dir}", flush=True)
       history = run_one(config, run_dir, progress=progress)
       histories[method].append(history)
-      walls.append(run_wall_s(run_dir))
       last = history[-1]
       metric, _ = metric_of(config)
       print(f"    final {metric} {last[metric]:.4f}, total {last['time/total']:.1f} s", flush=True)
       configs.setdefault(method, json.loads(config.to_json_best_effort()))
   metric, higher_is_better = metric_of(config)
-  info = {"metric": metric, "higher_is_better": higher_is_better, "configs": configs,
-          "benchmark_wall_s": sum(w for w in walls if w is not None),
-          "runs_without_wall": sum(w is None for w in walls)}
+  info = {"metric": metric, "higher_is_better": higher_is_better, "configs": configs}
   return histories, info
