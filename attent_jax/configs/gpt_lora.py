@@ -10,7 +10,7 @@ Command:
       --config.init.checkpoint=runs/gpt_pycode
   (smoke: --config=attent_jax/configs/gpt_lora.py:smoke fine-tunes a random tiny base: checks the
   pipeline in seconds, not the numbers)
-Expected result: see EXPECTED.
+Expected result: see EXPECTED (the run is recorded in benchmarks/config_runs/).
 """
 
 from attent_jax.configs import base, gpt_pycode

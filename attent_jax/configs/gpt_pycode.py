@@ -3,7 +3,8 @@
 Command:
   python -m experiments.train --config=attent_jax/configs/gpt_pycode.py --workdir=runs/gpt_pycode
   (smoke: --config=attent_jax/configs/gpt_pycode.py:smoke)
-Expected result: see EXPECTED. The final params are what `gpt_lora` fine-tunes by default.
+Expected result: see EXPECTED (the run is recorded in benchmarks/config_runs/). The final params are
+what `gpt_lora` fine-tunes by default.
 """
 
 from attent_jax.configs import base

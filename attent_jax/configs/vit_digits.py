@@ -2,7 +2,8 @@
 
 Command:
   python -m experiments.train --config=attent_jax/configs/vit_digits.py --workdir=runs/vit_digits
-Expected result: test accuracy above 0.9 in about a minute on a 2-core CPU (smoke: seconds, any accuracy).
+Expected result: test accuracy 0.903 after 20 epochs, 22 s on a 2-core CPU (benchmarks/config_runs/;
+smoke: seconds, any accuracy).
 """
 
 from attent_jax.configs import base
