@@ -67,51 +67,48 @@ _PAPER_SIMPLE = TeacherChoice(
     "attent_simple", {}, "the paper's LoRA recipe: one full epoch, then the top 70% by the cached "
     "training loss, selected once")
 
-def _cached(method: str, ratio: float, **extra) -> dict:
-  """attent_complex overrides: free cached training losses, a constant ratio after the full epoch."""
-  return {"source": "cached", "method": method, "ratio_start": ratio, "ratio_end": ratio,
-          "ratio_kind": "constant", **extra}
 
+def _cached(method: str, ratio: float, *, last_full_of: int | None = None, why: str = "",
+            **extra) -> TeacherChoice:
+  """attent_complex on the free cached training losses, a constant `ratio` after the full first epoch.
+  With `last_full_of` (the run's epochs), the last epoch is full too: 1 full, `last_full_of - 2` on
+  the subset, 1 full."""
+  timetable = {} if last_full_of is None else {"cycles": 1, "interval": last_full_of - 2}
+  return TeacherChoice("attent_complex", {"source": "cached", "method": method, "ratio_start": ratio,
+                                          "ratio_end": ratio, "ratio_kind": "constant", **timetable,
+                                          **extra}, why)
 
-
-
-def _last_full(epochs: int) -> dict:
-  """attent_complex timetable overrides: 1 full epoch, `epochs - 2` on the subset, 1 full epoch."""
-  return {"cycles": 1, "interval": epochs - 2}
-
-
-_LAST_FULL = _last_full(12)  # vit_fashion_mnist's 12 epochs.
 
 _VIT_CANDIDATES = {
-    "soft_cached_r0.5": TeacherChoice("attent_complex", _cached("soft", 0.5)),
-    "soft_cached_r0.4_last_full": TeacherChoice("attent_complex", _cached("soft", 0.4, **_LAST_FULL)),
-    "soft_cached_r0.5_last_full": TeacherChoice("attent_complex", _cached("soft", 0.5, **_LAST_FULL)),
-    "hard_cached_r0.4_last_full": TeacherChoice("attent_complex", _cached("hard", 0.4, **_LAST_FULL)),
+    "soft_cached_r0.5": _cached("soft", 0.5),
+    "soft_cached_r0.4_last_full": _cached("soft", 0.4, last_full_of=12),
+    "soft_cached_r0.5_last_full": _cached("soft", 0.5, last_full_of=12),
+    "hard_cached_r0.4_last_full": _cached("hard", 0.4, last_full_of=12),
 }
 
 # gpt_pycode's 3 benchmark epochs: "last_full" is one full epoch, one on the subset, one full.
 _GPT_CANDIDATES = {
-    "soft_cached_r0.5": TeacherChoice("attent_complex", _cached("soft", 0.5)),
-    "soft_cached_r0.7": TeacherChoice("attent_complex", _cached("soft", 0.7)),
-    "hard_cached_r0.7": TeacherChoice("attent_complex", _cached("hard", 0.7)),
-    "soft_cached_r0.5_last_full": TeacherChoice("attent_complex", _cached("soft", 0.5, **_last_full(3))),
+    "soft_cached_r0.5": _cached("soft", 0.5),
+    "soft_cached_r0.7": _cached("soft", 0.7),
+    "hard_cached_r0.7": _cached("hard", 0.7),
+    "soft_cached_r0.5_last_full": _cached("soft", 0.5, last_full_of=3),
 }
 
 _LORA_CANDIDATES = {
     "simple_r0.5": TeacherChoice("attent_simple", {"ratio_start": 0.5}),
     "simple_r0.8": TeacherChoice("attent_simple", {"ratio_start": 0.8}),
     "simple_soft_r0.7": TeacherChoice("attent_simple", {"method": "soft"}),
-    "soft_cached_r0.7": TeacherChoice("attent_complex", _cached("soft", 0.7)),
+    "soft_cached_r0.7": _cached("soft", 0.7),
 }
 
-# mae_fashion_mnist's 6 epochs. Reconstruction errors span a narrow range, so a softmax over them prefers
-# the worst-reconstructed images only mildly: temperature 0.1 sharpens the soft selection.
+# mae_fashion_mnist's 6 epochs. Reconstruction errors span a narrower range than cross-entropies, so
+# the softmax over them may favour the worst-reconstructed images only mildly; temperature 0.1
+# sharpens it.
 _MAE_CANDIDATES = {
-    "soft_cached_r0.5_last_full": TeacherChoice("attent_complex", _cached("soft", 0.5, **_last_full(6))),
-    "soft_cached_r0.7_last_full": TeacherChoice("attent_complex", _cached("soft", 0.7, **_last_full(6))),
-    "hard_cached_r0.5_last_full": TeacherChoice("attent_complex", _cached("hard", 0.5, **_last_full(6))),
-    "soft_t0.1_cached_r0.5_last_full": TeacherChoice(
-        "attent_complex", _cached("soft", 0.5, temperature=0.1, **_last_full(6))),
+    "soft_cached_r0.5_last_full": _cached("soft", 0.5, last_full_of=6),
+    "soft_cached_r0.7_last_full": _cached("soft", 0.7, last_full_of=6),
+    "hard_cached_r0.5_last_full": _cached("hard", 0.5, last_full_of=6),
+    "soft_t0.1_cached_r0.5_last_full": _cached("soft", 0.5, last_full_of=6, temperature=0.1),
 }
 
 SETTINGS: dict[str, TaskSettings] = {
@@ -119,13 +116,13 @@ SETTINGS: dict[str, TaskSettings] = {
         config="vit_fashion_mnist",
         config_overrides={},  # The default config as it is: 60k images, 10k test, 12 epochs.
         paper=_PAPER_COMPLEX,
-        best=TeacherChoice(
-            "attent_complex", _cached("soft", 0.5, **_LAST_FULL),
-            "highest final accuracy of the tuning runs (tuning.md; one seed; none reached the "
-            "baseline's final): free cached losses, soft Gumbel-top-k re-drawn every epoch, top 50% "
-            "for 10 epochs between a full first and a full last epoch (hard top-k and ratio 0.4 lost "
-            "more accuracy; the earlier 6-epoch tuning found fresh scoring passes and per-super-batch "
-            "selection worse still)"),
+        best=_cached(
+            "soft", 0.5, last_full_of=12,
+            why=("highest final accuracy of the tuning runs (tuning.md; one seed; none reached the "
+                 "baseline's final): free cached losses, soft Gumbel-top-k re-drawn every epoch, top "
+                 "50% for 10 epochs between a full first and a full last epoch (hard top-k and ratio "
+                 "0.4 lost more accuracy; the earlier 6-epoch tuning found fresh scoring passes and "
+                 "per-super-batch selection worse still)")),
         target=Target(min_saved_pct=40.0, max_final_drop=0.002, beat_random=True),
         candidates=_VIT_CANDIDATES,
         notes=(
@@ -135,25 +132,27 @@ SETTINGS: dict[str, TaskSettings] = {
             "wall-clock (69 s against 120 s) and ends 0.55 points below it (0.8732; the target "
             "allows 0.2). It is ahead of the random subset on the identical timetable on every seed "
             "(by 0.14 to 0.21 points), and at equal wall-clock it is ahead of the baseline: the "
-            "baseline first reaches the best teacher's final accuracy after 82, 101 and 84 s "
-            "(seeds 0, 1, 2; per-seed curves in the plot) against the teacher's 67, 74 and 69 s: "
-            "18% to 27% less wall-clock to that accuracy, close to the paper's 20.6%, but to an "
-            "accuracy 0.4 to 0.6 points below the baseline's final. InfoBatch (71% of the examples) ends closest, 0.36 points below. The "
-            "paper's recipe (fresh scoring passes, ratio 0.2 to 0.8 over 10 cycles) spends 28% of "
-            "its wall-clock scoring, drops 1 to 4 points at its first subset epoch (20% of the "
-            "pool) and ends 1.0 points below. What limits it: at this budget the baseline still improves every epoch, so "
-            "every skipped step costs accuracy the subset epochs do not win back."),
+            "baseline first reaches the best teacher's final accuracy after 82, 101 and 84 s (seeds "
+            "0, 1, 2; per-seed curves in the plot) against the teacher's 67, 74 and 69 s: 18% to "
+            "27% less wall-clock to that accuracy, close to the paper's 20.6%, but to an accuracy "
+            "0.4 to 0.6 points below the baseline's final. InfoBatch (71% of the examples) ends "
+            "closest, 0.36 points below. The paper's recipe (fresh scoring passes, ratio 0.2 to 0.8 "
+            "over 10 cycles) spends 28% of its wall-clock scoring, drops 1 to 4 points at its first "
+            "subset epoch (20% of the pool) and ends 1.0 points below. What limits it: at this "
+            "budget the baseline still improves every epoch, so every skipped step costs accuracy "
+            "the subset epochs do not win back."),
     ),
     "gpt_pycode": TaskSettings(
         config="gpt_pycode",
         config_overrides={"data.limit": 3000, "data.eval_limit": 512, "train.epochs": 3,
                           "train.warmup_steps": 20},
         paper=_PAPER_COMPLEX,
-        best=TeacherChoice(
-            "attent_complex", _cached("soft", 0.5, **_last_full(3)),
-            "lowest final loss of the tuning runs (tuning.md; one seed; none reached the baseline's "
-            "final): cached soft top 50% for the middle epoch between two full ones (2.026, against "
-            "2.037 for the top 70% every epoch after the first, 2.040 hard, 2.104 the top 50%)"),
+        best=_cached(
+            "soft", 0.5, last_full_of=3,
+            why=("lowest final loss of the tuning runs (tuning.md; one seed; none reached the "
+                 "baseline's final): cached soft top 50% for the middle epoch between two full ones "
+                 "(2.026, against 2.037 for the top 70% every epoch after the first, 2.040 hard, "
+                 "2.104 the top 50%)")),
         target=Target(min_saved_pct=25.0),
         candidates=_GPT_CANDIDATES,
         notes=(
@@ -174,11 +173,11 @@ SETTINGS: dict[str, TaskSettings] = {
         config="gpt_lora",
         config_overrides={"data.limit": 2000, "data.eval_limit": 512, "train.epochs": 3},
         paper=_PAPER_SIMPLE,
-        best=TeacherChoice(
-            "attent_complex", _cached("soft", 0.7),
-            "lowest final loss of the tuning runs (tuning.md; one seed; none reached the baseline's "
-            "final): cached soft top 70% re-drawn each epoch after a full first one (1.9662; "
-            "AtteNT-Simple soft 1.9664, hard top 80% 1.9691, hard top 50% 1.9850)"),
+        best=_cached(
+            "soft", 0.7,
+            why=("lowest final loss of the tuning runs (tuning.md; one seed; none reached the "
+                 "baseline's final): cached soft top 70% re-drawn each epoch after a full first one "
+                 "(1.9662; AtteNT-Simple soft 1.9664, hard top 80% 1.9691, hard top 50% 1.9850)")),
         target=Target(min_saved_pct=25.0),
         candidates=_LORA_CANDIDATES,
         base_task="gpt_pycode",
@@ -200,12 +199,12 @@ SETTINGS: dict[str, TaskSettings] = {
         config="mae_fashion_mnist",
         config_overrides={},  # The default config as it is: 60k images, 6 epochs, probe 5000/2000.
         paper=_PAPER_COMPLEX,
-        best=TeacherChoice(
-            "attent_complex", _cached("soft", 0.7, **_last_full(6)),
-            "highest final probe accuracy of the tuning runs (tuning.md; one seed; none reached the "
-            "baseline's final): cached soft top 70% for 4 epochs between a full first and a full "
-            "last one (0.8025, against 0.7955 with temperature 0.1 at 50%, 0.7930 hard top 50%, "
-            "0.7885 soft top 50%)"),
+        best=_cached(
+            "soft", 0.7, last_full_of=6,
+            why=("highest final probe accuracy of the tuning runs (tuning.md; one seed; none reached "
+                 "the baseline's final): cached soft top 70% for 4 epochs between a full first and a "
+                 "full last one (0.8025, against 0.7955 with temperature 0.1 at 50%, 0.7930 hard top "
+                 "50%, 0.7885 soft top 50%)")),
         target=Target(min_saved_pct=25.0),
         candidates=_MAE_CANDIDATES,
         notes=(
@@ -214,22 +213,20 @@ SETTINGS: dict[str, TaskSettings] = {
             "the 25% target is missed. The baseline's probe accuracy plateaus at about 0.80 from "
             "its fourth epoch (it first reaches the median final, 0.803, after 51 s); only the "
             "paper's recipe (one seed, 3% sooner than that seed's baseline) and InfoBatch (one "
-            "seed, 35% later) ever reach it. The tuned teacher (cached soft top 70% between a full first and "
-            "last epoch) trains on 80% of the examples in 85% of the baseline's wall-clock and ends "
-            "0.2 points below it (0.801), ahead of the random subset on its timetable on every "
-            "seed (median 0.793); the paper's recipe ends 1.0 and InfoBatch 0.6 points below. At "
-            "equal wall-clock the baseline leads: after its fourth epoch (48 to 51 s) it is above "
-            "every teacher's final. The probe evaluation is a third of the baseline's wall-clock "
-            "(22.9 of 71.7 s) and the same for every method, which caps any saving; selection "
-            "only shortens the other two thirds."),
+            "seed, 35% later) ever reach it. The tuned teacher (cached soft top 70% between a full "
+            "first and last epoch) trains on 80% of the examples in 85% of the baseline's "
+            "wall-clock and ends 0.2 points below it (0.801), ahead of the random subset on its "
+            "timetable on every seed (median 0.793); the paper's recipe ends 1.0 and InfoBatch 0.6 "
+            "points below. At equal wall-clock the baseline leads: after its fourth epoch (48 to 51 "
+            "s) it is above every teacher's final. The probe evaluation is a third of the "
+            "baseline's wall-clock (22.9 of 71.7 s) and the same for every method, which caps any "
+            "saving; selection only shortens the other two thirds."),
     ),
     "vit_digits": TaskSettings(
         config="vit_digits",
         config_overrides={"train.epochs": 10},
         paper=_PAPER_COMPLEX,
-        best=TeacherChoice("attent_complex", {"source": "cached", "ratio_start": 0.5,
-                                              "ratio_end": 0.5, "ratio_kind": "constant"},
-                           "untuned (test task)"),
+        best=_cached("soft", 0.5, why="untuned (test task)"),
         target=Target(min_saved_pct=0.0),
         smoke_overrides={"train.epochs": 3},
     ),
