@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from attent_jax.models import fields
+from attent_jax.models.attention import IMPLEMENTATIONS
 from attent_jax.models.layers import Block
 
 POSITIONS = ("learned", "rotary")
@@ -36,7 +37,11 @@ INIT_STDDEV = 0.02
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class GPTConfig:
-  """Hyperparameters of a GPT. `dtype` is the compute dtype ("float32" | "bfloat16")."""
+  """Hyperparameters of a GPT. `dtype` is the compute dtype ("float32" | "bfloat16").
+
+  `attention` picks the attention math ("einsum" | "dot_product", see `attention.attend`);
+  "dot_product" takes no attention dropout.
+  """
 
   vocab_size: int
   max_len: int
@@ -50,6 +55,7 @@ class GPTConfig:
   dropout: float = 0.0
   dtype: str = "float32"
   layer_norm_eps: float = 1e-5
+  attention: str = "einsum"
 
   def __post_init__(self):
     fields.require_positive(vocab_size=self.vocab_size, max_len=self.max_len,
@@ -63,6 +69,10 @@ class GPTConfig:
                        f"{self.d_model // self.num_heads}")
     fields.require_dropout(self.dropout)
     fields.require_dtype(self.dtype)
+    fields.require_choice("attention", self.attention, IMPLEMENTATIONS)
+    if self.attention == "dot_product" and self.dropout:
+      raise ValueError(f"attention='dot_product' takes no dropout, got dropout={self.dropout}; "
+                       "use attention='einsum'")
 
 
 class _GPT(nn.Module):
@@ -89,7 +99,7 @@ class _GPT(nn.Module):
       h_BLD = Block(cfg.num_heads, cfg.d_mlp, causal=True, rotary=cfg.positions == "rotary",
                     use_bias=cfg.use_bias, dropout=cfg.dropout, layer_norm_eps=cfg.layer_norm_eps,
                     dtype=dtype, kernel_init=normal, out_kernel_init=out_init,
-                    name=f"block_{i}")(h_BLD, deterministic=deterministic)
+                    attention=cfg.attention, name=f"block_{i}")(h_BLD, deterministic=deterministic)
       hidden[f"block_{i}"] = h_BLD
 
     # Final norm and the output projection run in float32 whatever the compute dtype.
@@ -142,7 +152,7 @@ def build(config: GPTConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
   """Initialises a GPT: (make_apply_fn(config), params), params a plain nested dict of float32.
 
   The parameters depend on the architecture fields and `key` only: configs that differ in
-  `dtype` or `dropout` get identical params from the same key.
+  `dtype`, `dropout` or `attention` get identical params from the same key.
   """
-  shape_config = dataclasses.replace(config, dtype="float32", dropout=0.0)
+  shape_config = dataclasses.replace(config, dtype="float32", dropout=0.0, attention="einsum")
   return make_apply_fn(config), flax.core.unfreeze(_init_params(shape_config, key))
