@@ -1,6 +1,6 @@
 """Seeded arithmetic word problems in GSM8K's answer format: the offline stand-in for MetaMathQA/GSM8K.
 
-    prompt:   "Mia has 7 pens. Mia gets 5 more. Mia gives away 3. How many pens does Mia have now?"
+    prompt:   "Mia has 7 pens. Mia gets 5 more. Mia gives away 3. How many pens now?"
     response: "7 + 5 = 12\n12 - 3 = 9\n#### 9"
 
 Each problem has 1 to 4 steps (add, take away, double or triple), one reasoning line per step, then
@@ -76,7 +76,7 @@ def make_problem(rng: random.Random) -> Problem:
     tail, line, value = _step(rng, value, low, high)
     sentences.append(f"{name} {tail}.")
     lines.append(line)
-  sentences.append(f"How many {item} does {name} have now?")
+  sentences.append(f"How many {item} now?")
   return Problem(prompt=" ".join(sentences), response="\n".join([*lines, f"#### {value}"]),
                  answer=value, steps=steps, level=level)
 

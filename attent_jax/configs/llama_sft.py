@@ -1,0 +1,57 @@
+"""Prompt-masked supervised fine-tuning of a LLaMA-architecture model, judged by exact match of the answer.
+
+Command (offline default: a small LLaMA-architecture model trained from scratch on the generated
+arithmetic word problems, byte tokens):
+  python -m experiments.train --config=attent_jax/configs/llama_sft.py --workdir=runs/llama_sft
+  (smoke: --config=attent_jax/configs/llama_sft.py:smoke, seconds on CPU: checks the pipeline, not the
+  numbers)
+Expected result: see EXPECTED (the run is recorded in benchmarks/config_runs/).
+
+Each example is bos + prompt + response + eos; only the response and eos count in the loss, which is the
+mean over each example's response tokens (the paper's released code averages over padding too; ours does
+not). After each evaluation epoch the first `eval.generate_examples` test prompts are decoded greedily
+(KV cache, fixed shapes) and `eval/exact_match` compares the number after `####` with the reference's.
+Data: `data.name="arithmetic_problems"` (seeded, 1-4 steps, GSM8K's `#### <answer>` format) or
+`data.name="sft_jsonl"` with `data.source_dir=<directory of train.jsonl, test.jsonl>` holding
+MetaMathQA-style {"query", "response"} lines (MetaMathQA ships a JSON array: write one object per line).
+
+The paper's regime: LoRA (rank 128 on q, k, v, o, gate, up, down, as in its release) on a local Hugging
+Face LLaMA-family checkpoint (llama, mistral or qwen2 `config.json` + safetensors + `tokenizer.json`; its
+config.json defines the model, its tokenizer.json the tokens), in bfloat16 compute with float32
+parameters, FSDP over the GPUs, e.g. for a 7B model on 8 GPUs of 80 GB:
+  python -m experiments.train --config=attent_jax/configs/llama_sft.py --workdir=runs/llama7b_sft \
+      --config.init.checkpoint=/models/Llama-2-7b-hf --config.lora.enabled=True \
+      --config.lora.rank=128 --config.lora.alpha=256 --config.model.dtype=bfloat16 \
+      --config.model.attention=dot_product --config.model.remat=True --config.train.fsdp=True \
+      --config.data.name=sft_jsonl --config.data.source_dir=/data/metamathqa \
+      --config.data.seq_len=512 --config.train.batch_size=64 --config.train.eval_batch_size=64 \
+      --config.train.learning_rate=2e-4 --config.train.epochs=3
+(on one GPU the same with --config.train.batch_size=8; benchmarks/lora_7b_memory.md gives the parameter,
+optimizer and activation bytes and the batch that fits on 1 and on 8 GPUs). Neither command has been run
+here: this machine has no GPU.
+"""
+
+from attent_jax.configs import base
+
+EXPECTED = "TO BE MEASURED"
+
+
+def get_config(arg: str | None = None):
+  config = base.base_config()
+  config.data.update(name="arithmetic_problems", split="train", eval_split="test", seq_len=192)
+  config.data.tokenizer = ""       # "" = the checkpoint's tokenizer.json if init.checkpoint is one, else bytes.
+  config.data.overlong = "truncate"  # Examples longer than seq_len + 1 tokens: "truncate" | "drop".
+  config.model = dict(kind="llama", vocab_size=259, max_len=256, num_layers=4, num_heads=4,
+                      num_kv_heads=4, d_model=128, d_mlp=352, tie_embeddings=True, attention="einsum",
+                      dtype="float32", remat=False)
+  config.eval = dict(generate_examples=200, max_new_tokens=72)
+  config.lora.targets = ("q", "k", "v", "o", "gate", "up", "down")
+  config.teacher.name = "attent_simple"
+  config.train.update(epochs=3, batch_size=32, eval_batch_size=200, learning_rate=3e-3, warmup_steps=50,
+                      weight_decay=0.01, log_every_steps=25)
+  if base.is_smoke(arg):
+    config.data.update(seq_len=192, limit=64, eval_limit=16)
+    config.model.update(num_layers=1, num_heads=2, num_kv_heads=1, d_model=32, d_mlp=64)
+    config.eval.update(generate_examples=16, max_new_tokens=8)
+    config.train.update(epochs=2, batch_size=16, eval_batch_size=16, warmup_steps=2, log_every_steps=2)
+  return config
