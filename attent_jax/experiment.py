@@ -11,6 +11,8 @@ import dataclasses
 import json
 import math
 import pathlib
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import ml_collections
@@ -21,6 +23,8 @@ from attent_jax import kinds
 from attent_jax import selection
 from attent_jax import sharding as sharding_lib
 from attent_jax import tasks as tasks_lib
+from attent_jax.data import sft
+from attent_jax.data import tokenizer as tokenizer_lib
 from attent_jax.models import lora
 
 _GROUPED_PRESETS = ("grant_b", "grant_s", "online_batch")  # Selection within groups of batch_size.
@@ -41,6 +45,9 @@ class Experiment:
   learning_rate: optax.Schedule
   steps_per_epoch: tuple[int, ...]
   fingerprint: dict
+  # Host-side metrics beyond the jitted eval sums (the kind's `make_host_eval`, e.g. exact match of
+  # greedy generations): combined params -> {metric: float}; None if the kind has none.
+  host_eval: Callable[[Any], dict[str, float]] | None = None
 
   @property
   def total_steps(self) -> int:
@@ -71,6 +78,10 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _require(train.grad_clip >= 0, f"config.train.grad_clip must be >= 0, got {train.grad_clip}")
   _require(train.checkpoint_every_steps >= 0, "config.train.checkpoint_every_steps must be >= 0")
   _require(config.data.limit >= 0 and config.data.eval_limit >= 0, "config.data limits must be >= 0")
+  _require(config.data.overlong in sft.OVERLONG,
+           f"config.data.overlong must be one of {sft.OVERLONG}, got {config.data.overlong!r}")
+  for name in ("generate_examples", "max_new_tokens"):
+    _require(config.eval[name] >= 0, f"config.eval.{name} must be >= 0, got {config.eval[name]}")
   if config.lora.enabled:
     _require(config.lora.rank > 0, f"config.lora.rank must be positive, got {config.lora.rank}")
     _require(kind.lora, f"LoRA fine-tuning is not supported for model kind {kind.name!r}; kinds "
@@ -115,12 +126,13 @@ def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
       params = checkpoint.load_params(source / "final_params", params)
   encode_fn = kind.make_encoder(model_cfg) if kind.make_encoder else None
   if not config.lora.enabled:
-    return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, encode_fn=encode_fn)
+    return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, encode_fn=encode_fn,
+                          model_config=model_cfg)
   lora_cfg = lora.LoRAConfig(rank=config.lora.rank, alpha=config.lora.alpha,
                              targets=tuple(config.lora.targets))
   apply_fn, params = lora.wrap(apply_fn, params, lora_cfg, jax.random.fold_in(key, 1))
   return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, partition=lora.partition,
-                        combine=lora.combine)
+                        combine=lora.combine, model_config=model_cfg)
 
 
 def _load_pools(config, model_cfg):
@@ -128,12 +140,20 @@ def _load_pools(config, model_cfg):
   seq_len = data.seq_len or getattr(model_cfg, "max_len", 0) or None
   if seq_len and hasattr(model_cfg, "max_len") and seq_len > model_cfg.max_len:
     raise ValueError(f"config.data.seq_len={seq_len} exceeds the model's max_len={model_cfg.max_len}")
-  kwargs = dict(data_dir=data.data_dir or None, source_dir=data.source_dir or None, seq_len=seq_len)
+  kwargs = dict(data_dir=data.data_dir or None, source_dir=data.source_dir or None, seq_len=seq_len,
+                tokenizer=tokenizer_lib.spec_for(data.tokenizer, config.init.checkpoint),
+                overlong=data.overlong)
   train_pool = data_lib.load_pool(data.name, data.split, limit=data.limit or None, **kwargs)
   eval_pool = data_lib.load_pool(data.name, data.eval_split, limit=data.eval_limit or None, **kwargs)
   if train_pool.kind != kinds.get(config.model.kind).pool_kind:
     raise ValueError(f"dataset {data.name} holds {train_pool.kind} examples, which a "
                      f"{config.model.kind} model cannot train on")
+  vocab_size = getattr(model_cfg, "vocab_size", None)
+  for pool in (train_pool, eval_pool):
+    if vocab_size and pool.kind == "tokens" and int(pool.arrays["tokens"].max()) >= vocab_size:
+      raise ValueError(f"{data.name}/{pool.split} holds token id {int(pool.arrays['tokens'].max())} but "
+                       f"the model's vocab_size is {vocab_size}; match config.model.vocab_size to the "
+                       "tokenizer (config.data.tokenizer)")
   return train_pool, eval_pool
 
 
@@ -169,9 +189,9 @@ def fingerprint(config) -> dict:
 def build(config: ml_collections.ConfigDict) -> Experiment:
   """Validates `config` and builds every piece of the run. Compiles nothing."""
   validate(config)
-  model_cfg = model_config(config)
   mesh = sharding_lib.make_mesh(config.train.num_devices or None)
-  train_pool, eval_pool = _load_pools(config, model_cfg)
+  task = build_task(config)  # A checkpoint's config.json defines the model the data must fit.
+  train_pool, eval_pool = _load_pools(config, task.model_config)
   _require(config.train.batch_size <= train_pool.size,
            f"config.train.batch_size={config.train.batch_size} exceeds the pool of {train_pool.size}")
   teacher = make_teacher(config, train_pool.size)
@@ -184,6 +204,7 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
       batcher=data_lib.Batcher(train_pool, config.train.batch_size, batch_sharding),
       score_batcher=data_lib.Batcher(train_pool, config.train.eval_batch_size, batch_sharding),
       eval_batcher=data_lib.Batcher(eval_pool, config.train.eval_batch_size, batch_sharding),
-      task=build_task(config), teacher=teacher, optimizer=optimizer, learning_rate=schedule,
-      steps_per_epoch=steps, fingerprint=fingerprint(config))
+      task=task, teacher=teacher, optimizer=optimizer, learning_rate=schedule,
+      steps_per_epoch=steps, fingerprint=fingerprint(config),
+      host_eval=task.kind.make_host_eval(config, task, eval_pool) if task.kind.make_host_eval else None)
 

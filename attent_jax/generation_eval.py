@@ -13,6 +13,7 @@ is cut at its first eos, detokenized, and its number after `####` compared with 
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 from attent_jax import exact_match
 from attent_jax.data import tokenizer as tokenizer_lib
 from attent_jax.data.sources import Pool
+from attent_jax.models import lora
 
 GenerateFn = Callable[[Any, np.ndarray, np.ndarray], jax.Array]  # (params, prompts_BP, lengths_B) -> [B, T]
 
@@ -91,6 +93,27 @@ def evaluate(generate_fn: GenerateFn, params: Any, spec: GenerationSpec,
   """{"exact_match": fraction of the spec's prompts whose generated answer equals the reference's}."""
   generations = detokenize(generate(generate_fn, params, spec), tokenizer)
   return {"exact_match": exact_match.exact_match_rate(generations, spec.references)}
+
+
+def from_config(config, task, eval_pool: Pool) -> Callable[[Any], dict[str, float]] | None:
+  """The run's exact-match evaluator (a kind's `make_host_eval`), or None if config.eval.generate_examples
+  is 0. Built before anything compiles, so its errors come first: `config.eval.max_new_tokens` must be
+  positive and fit the model's max_len beside the longest eval prompt. LoRA adapters are merged first."""
+  if not config.eval.generate_examples:
+    return None
+  if config.eval.max_new_tokens <= 0:
+    raise ValueError("config.eval.max_new_tokens must be positive when config.eval.generate_examples is "
+                     f"{config.eval.generate_examples}")
+  tokenizer = tokenizer_lib.load(tokenizer_lib.spec_for(config.data.tokenizer, config.init.checkpoint))
+  spec = prepare(eval_pool, tokenizer, num_examples=config.eval.generate_examples,
+                 batch_size=config.train.eval_batch_size, max_new_tokens=config.eval.max_new_tokens,
+                 max_len=getattr(task.model_config, "max_len", None))
+  merge_fn = None
+  if config.lora.enabled:
+    lora_cfg = lora.LoRAConfig(rank=config.lora.rank, alpha=config.lora.alpha,
+                               targets=tuple(config.lora.targets))
+    merge_fn = functools.partial(lora.merge, config=lora_cfg)
+  return make_evaluator(task.model_config, spec, tokenizer, merge_fn=merge_fn)
 
 
 def greedy_fn(model_cfg: Any, *, eos_id: int, pad_id: int, max_new_tokens: int) -> GenerateFn:

@@ -1,5 +1,7 @@
 """Generation eval plumbing: prompts cut from the pool, generations cut at eos, exact match counted."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -30,7 +32,9 @@ def _oracle(pool, wrong_rows=()):
     for row, (ids, length) in enumerate(zip(prompts_BP, lengths_B)):
       assert (ids[length:] == _BYTES.pad_id).all()
       index = prompts.index(_BYTES.decode(ids[:length]))
-      text = responses[index].replace("####", "#### 1") if index in wrong_rows else responses[index]
+      text = responses[index]
+      if index in wrong_rows:  # Off by one.
+        text = re.sub(r"#### (\d+)", lambda m: f"#### {int(m.group(1)) + 1}", text)
       answer = [*_BYTES.encode(text), _BYTES.eos_id]
       out[row, :len(answer)] = answer
     return out

@@ -38,13 +38,12 @@ EXPECTED = "TO BE MEASURED"
 
 def get_config(arg: str | None = None):
   config = base.base_config()
+  # Byte tokens by default; with a Hugging Face init.checkpoint, its tokenizer.json (config.data.tokenizer).
   config.data.update(name="arithmetic_problems", split="train", eval_split="test", seq_len=192)
-  config.data.tokenizer = ""       # "" = the checkpoint's tokenizer.json if init.checkpoint is one, else bytes.
-  config.data.overlong = "truncate"  # Examples longer than seq_len + 1 tokens: "truncate" | "drop".
   config.model = dict(kind="llama", vocab_size=259, max_len=256, num_layers=4, num_heads=4,
                       num_kv_heads=4, d_model=128, d_mlp=352, tie_embeddings=True, attention="einsum",
                       dtype="float32", remat=False)
-  config.eval = dict(generate_examples=200, max_new_tokens=72)
+  config.eval.update(generate_examples=200, max_new_tokens=72)
   config.lora.targets = ("q", "k", "v", "o", "gate", "up", "down")
   config.teacher.name = "attent_simple"
   config.train.update(epochs=3, batch_size=32, eval_batch_size=200, learning_rate=3e-3, warmup_steps=50,

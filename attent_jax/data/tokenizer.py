@@ -126,6 +126,16 @@ class HFTokenizer:
 Tokenizer = ByteTokenizer | HFTokenizer
 
 
+def spec_for(tokenizer: str, checkpoint: str = "") -> str:
+  """The tokenizer a run uses: `tokenizer` if set, else the init checkpoint's tokenizer.json if it is a
+  directory holding one, else "bytes"."""
+  if tokenizer:
+    return tokenizer
+  if checkpoint and (pathlib.Path(checkpoint) / "tokenizer.json").is_file():
+    return str(checkpoint)
+  return BYTES
+
+
 def load(spec: str | pathlib.Path) -> Tokenizer:
   """"" or "bytes": the byte tokenizer; otherwise a tokenizer.json file or a directory holding one."""
   if str(spec) in ("", BYTES):

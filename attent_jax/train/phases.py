@@ -117,7 +117,8 @@ def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, p
 
 
 def evaluate(exp: Experiment, steps: CompiledSteps, state) -> dict[str, float]:
-  """The task's metrics on the whole eval split (+ the linear probe's accuracy where configured)."""
+  """The task's metrics on the whole eval split (+ the linear probe's accuracy where configured, + the
+  kind's host-side metrics, e.g. exact match of greedy generations)."""
   sums = None
   for batch in exp.eval_batcher.batches(np.arange(exp.eval_pool.size, dtype=np.int32)):
     batch_sums = steps.evaluate(state, batch)
@@ -129,4 +130,6 @@ def evaluate(exp: Experiment, steps: CompiledSteps, state) -> dict[str, float]:
         exp.task.encode_fn, exp.task.combine(state.params, state.frozen), exp.train_pool,
         exp.eval_pool, train_examples=probe.train_examples, eval_examples=probe.eval_examples,
         batch_size=exp.config.train.eval_batch_size)
+  if exp.host_eval is not None:
+    metrics.update(exp.host_eval(exp.task.combine(state.params, state.frozen)))
   return metrics

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from attent_jax import data, losses
+from attent_jax import data, kinds
 from attent_jax.data import sft, tokenizer
 
 _BYTES = tokenizer.ByteTokenizer()
@@ -81,14 +81,15 @@ def test_loss_ignores_prompt_positions(tmp_path):
     assert loss_mask[row, prompt_length[row] - 1]
   assert loss_mask.sum(axis=1).tolist() == [len("2 + 3 = 5\n#### 5") + 1, len("#### 5") + 1]
   logits = np.random.default_rng(0).normal(size=(2, 48, _BYTES.vocab_size)).astype(np.float32)
-  loss, valid = losses.token_cross_entropy(jnp.asarray(logits), batch["targets"], loss_mask)
-  assert valid.all()
+  loss_fn = kinds.get("llama").losses  # The training loss of the llama kind.
+  batch["mask"] = np.ones(2, bool)
+  loss = loss_fn(jnp.asarray(logits), batch)
   changed_logits, changed_targets = logits.copy(), batch["targets"].copy()
   prompt_positions = ~loss_mask
   changed_logits[prompt_positions] = 50.0 * np.random.default_rng(1).normal(
       size=(prompt_positions.sum(), _BYTES.vocab_size))
   changed_targets[prompt_positions] = 7
-  changed, _ = losses.token_cross_entropy(jnp.asarray(changed_logits), changed_targets, loss_mask)
+  changed = loss_fn(jnp.asarray(changed_logits), {**batch, "targets": changed_targets})
   np.testing.assert_array_equal(np.asarray(changed), np.asarray(loss))
   # The loss is the mean over response targets only.
   log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))

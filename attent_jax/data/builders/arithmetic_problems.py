@@ -4,8 +4,10 @@
     response: "7 + 5 = 12\n12 - 3 = 9\n#### 9"
 
 Each problem has 1 to 4 steps (add, take away, double or triple), one reasoning line per step, then
-`#### <answer>`. Difficulty varies on two axes, drawn per problem: the number of steps, and the size of
-the numbers (level "small": operands 1-9, "medium": 2-30, "large": 10-99; every value stays in 1..999).
+`#### <answer>`. Difficulty varies on two axes, drawn per problem: the number of steps (1 to 4, in
+proportions 4:3:2:1), and the size of the numbers (level "small": operands 1-9, "medium": 2-30, "large":
+10-99, in proportions 5:3:2; every value stays in 1..999). Easy problems are the most common so that a
+small model trained for minutes on a CPU gets a measurable share right; the hard ones keep it honest.
 Generation is pure Python seeded by (seed, split), so it is identical on every machine. The test split
 holds no prompt that the train split holds.
 
@@ -27,7 +29,8 @@ NAMES = ("Ava", "Ben", "Cara", "Dan", "Eli", "Fay", "Gus", "Ivy", "Jo", "Kim", "
          "Ola", "Pia", "Sam", "Tom", "Uma", "Vic", "Zoe")
 ITEMS = ("apples", "pens", "cards", "coins", "books", "shells", "eggs", "cups", "stamps", "beads")
 LEVELS = {"small": (1, 9), "medium": (2, 30), "large": (10, 99)}
-MAX_STEPS = 4
+LEVEL_WEIGHTS = {"small": 5, "medium": 3, "large": 2}
+STEP_WEIGHTS = {1: 4, 2: 3, 3: 2, 4: 1}  # Easy problems are the most common, as a curriculum would have.
 MAX_VALUE = 999
 SPLITS = ("train", "test")
 _ADD_VERBS = ("gets {b} more", "finds {b} more", "buys {b} more")
@@ -65,9 +68,9 @@ def _step(rng: random.Random, value: int, low: int, high: int) -> tuple[str, str
 
 
 def make_problem(rng: random.Random) -> Problem:
-  """One problem with a random number of steps (1-4) and a random number size level."""
-  steps = rng.randint(1, MAX_STEPS)
-  level = rng.choice(sorted(LEVELS))
+  """One problem with a random number of steps (1-4) and number size level (see the module docstring)."""
+  steps = rng.choices(list(STEP_WEIGHTS), weights=list(STEP_WEIGHTS.values()))[0]
+  level = rng.choices(list(LEVEL_WEIGHTS), weights=list(LEVEL_WEIGHTS.values()))[0]
   low, high = LEVELS[level]
   name, item = rng.choice(NAMES), rng.choice(ITEMS)
   value = rng.randint(low, high)
