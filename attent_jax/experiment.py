@@ -80,8 +80,11 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _require(config.data.limit >= 0 and config.data.eval_limit >= 0, "config.data limits must be >= 0")
   _require(config.data.overlong in sft.OVERLONG,
            f"config.data.overlong must be one of {sft.OVERLONG}, got {config.data.overlong!r}")
-  for name in ("generate_examples", "max_new_tokens"):
-    _require(config.eval[name] >= 0, f"config.eval.{name} must be >= 0, got {config.eval[name]}")
+  _require(config.eval.generate_examples >= 0,
+           f"config.eval.generate_examples must be >= 0, got {config.eval.generate_examples}")
+  _require(not config.eval.generate_examples or config.eval.max_new_tokens > 0,
+           "config.eval.max_new_tokens must be positive when config.eval.generate_examples is "
+           f"{config.eval.generate_examples}")
   if config.lora.enabled:
     _require(config.lora.rank > 0, f"config.lora.rank must be positive, got {config.lora.rank}")
     _require(kind.lora, f"LoRA fine-tuning is not supported for model kind {kind.name!r}; kinds "

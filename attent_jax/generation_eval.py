@@ -97,13 +97,10 @@ def evaluate(generate_fn: GenerateFn, params: Any, spec: GenerationSpec,
 
 def from_config(config, task, eval_pool: Pool) -> Callable[[Any], dict[str, float]] | None:
   """The run's exact-match evaluator (a kind's `make_host_eval`), or None if config.eval.generate_examples
-  is 0. Built before anything compiles, so its errors come first: `config.eval.max_new_tokens` must be
-  positive and fit the model's max_len beside the longest eval prompt. LoRA adapters are merged first."""
+  is 0. Built before anything compiles, so its errors come first: `config.eval.max_new_tokens` must fit
+  the model's max_len beside the longest eval prompt. LoRA adapters are merged first."""
   if not config.eval.generate_examples:
     return None
-  if config.eval.max_new_tokens <= 0:
-    raise ValueError("config.eval.max_new_tokens must be positive when config.eval.generate_examples is "
-                     f"{config.eval.generate_examples}")
   tokenizer = tokenizer_lib.load(tokenizer_lib.spec_for(config.data.tokenizer, config.init.checkpoint))
   spec = prepare(eval_pool, tokenizer, num_examples=config.eval.generate_examples,
                  batch_size=config.train.eval_batch_size, max_new_tokens=config.eval.max_new_tokens,

@@ -77,12 +77,13 @@ def make_builder(name: str, *, data_dir: str | None = None, source_dir: str | No
   return tfds.builder(name, **kwargs)
 
 
-def _read_all(source, description: str) -> dict[str, np.ndarray]:
+def _read_all(source, description: str, count: int) -> dict[str, np.ndarray]:
+  """The first `count` examples of a data source, as columns."""
   chunk = 4096
   columns: dict[str, list[np.ndarray]] = {}
-  for start in tqdm.trange(0, len(source), chunk, desc=f"reading {description}", unit_scale=chunk,
-                           leave=False, disable=len(source) <= 8 * chunk):
-    for example in source.__getitems__(list(range(start, min(start + chunk, len(source))))):
+  for start in tqdm.trange(0, count, chunk, desc=f"reading {description}", unit_scale=chunk,
+                           leave=False, disable=count <= 8 * chunk):
+    for example in source.__getitems__(list(range(start, min(start + chunk, count)))):
       for key, value in example.items():
         columns.setdefault(key, []).append(np.asarray(value))
   return {key: np.stack(values) for key, values in columns.items()}
@@ -119,23 +120,23 @@ def load_pool(name: str, split: str, *, data_dir: str | None = None, source_dir:
   <split>.jsonl files), tokenized with `tokenizer` ("" = bytes, or a tokenizer.json / its directory)
   at `seq_len`, over-long examples handled by `overlong` ("truncate" | "drop"). Any other name is a
   tfds catalog dataset with "image"/"label" or "text" features (built with network on first use).
-  `limit` keeps the first `limit` examples (after any were dropped).
+  `limit` keeps the first `limit` examples of the split (only those are read; fewer remain if any
+  over-long prompt/response example among them is dropped).
   """
   builder = make_builder(name, data_dir=data_dir, source_dir=source_dir, seq_len=seq_len)
   builder.download_and_prepare()
   if split not in builder.info.splits:
     raise ValueError(f"dataset {name} has no split {split!r}; it has {sorted(builder.info.splits)}")
   source = builder.as_data_source(split=split)
-  arrays = _read_all(source, f"{name}/{split}")
+  count = min(limit, len(source)) if limit else len(source)
+  arrays = _read_all(source, f"{name}/{split}", count)
   if "text" in arrays and "tokens" not in arrays:
     arrays["tokens"], arrays["token_mask"] = _text_to_tokens(arrays.pop("text"), seq_len or 128)
-  positions = np.arange(len(source), dtype=np.int32)
+  positions = np.arange(count, dtype=np.int32)
   if "index" in arrays and not np.array_equal(arrays["index"], positions):
     raise ValueError(f"{name}/{split}: stored indices are not the example positions; rebuild the dataset")
   if "prompt" in arrays and "response" in arrays:
     arrays = _prompt_response_tokens(arrays, seq_len or 128, tokenizer, overlong)
     positions = np.arange(len(arrays["tokens"]), dtype=np.int32)  # Dropped examples leave no gap.
   arrays["index"] = positions
-  pool = Pool(name=name, split=split, arrays=arrays,
-              image_scale=16.0 if name == "sklearn_digits" else 255.0)
-  return pool.take(min(limit, pool.size)) if limit else pool
+  return Pool(name=name, split=split, arrays=arrays, image_scale=16.0 if name == "sklearn_digits" else 255.0)

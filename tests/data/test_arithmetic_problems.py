@@ -43,8 +43,8 @@ def test_splits_are_disjoint_and_jsonl_round_trips(tmp_path):
   assert sft.read_jsonl(tmp_path / "test.jsonl") == [(p.prompt, p.response) for p in splits["test"]]
 
 
-def test_builder_pool_matches_the_generator(tmp_path):
-  pool = data.load_pool("arithmetic_problems", "test", data_dir=str(tmp_path), seq_len=224, limit=64)
+def test_builder_pool_matches_the_generator(data_dirs):
+  pool = data.load_pool("arithmetic_problems", "test", data_dir=data_dirs[0], seq_len=224, limit=64)
   problems = ap.generate_splits(0, 20000, 1000)["test"][:64]
   assert pool.size == 64 and pool.kind == "tokens"
   assert [bytes(p).decode() for p in pool.arrays["prompt"]] == [p.prompt for p in problems]
