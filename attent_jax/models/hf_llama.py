@@ -15,25 +15,33 @@ from attent_jax.models.llama import LlamaConfig
 MODEL_TYPES = ("llama", "mistral", "qwen2")
 REQUIRED_FIELDS = ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
                    "num_attention_heads", "max_position_embeddings")
-ROPE_TYPES = ("default", "linear")
+ROPE_TYPES = ("default", "linear", "llama3")
+LLAMA3_FIELDS = ("low_freq_factor", "high_freq_factor", "original_max_position_embeddings")
 ParamPath = tuple[str, ...]
 
 
-def _rope(hf: dict[str, Any], where: str) -> tuple[float, float]:
-  """(rope_theta, linear scale) from `rope_scaling`/`rope_theta` or the newer `rope_parameters`."""
-  scaling = hf.get("rope_parameters") or hf.get("rope_scaling")
-  theta = hf.get("rope_theta", (scaling or {}).get("rope_theta", 10_000.0))
-  if not scaling:
-    return float(theta), 1.0
+def _rope(hf: dict[str, Any], where: str) -> dict[str, Any]:
+  """LlamaConfig's rope_* fields from `rope_theta` + `rope_scaling` or the newer `rope_parameters`."""
+  scaling = hf.get("rope_parameters") or hf.get("rope_scaling") or {}
+  rope = {"rope_theta": float(hf.get("rope_theta", scaling.get("rope_theta", 10_000.0)))}
+  if scaling.get("partial_rotary_factor", hf.get("partial_rotary_factor", 1.0)) != 1.0:
+    raise ValueError(f"{where}: partial_rotary_factor != 1 is not supported")
   rope_type = scaling.get("rope_type", scaling.get("type", "default"))
   if rope_type not in ROPE_TYPES:
     raise ValueError(f"{where}: rope_scaling type {rope_type!r} is not supported; expected one of "
                      f"{ROPE_TYPES} or no rope_scaling")
   if rope_type == "default":
-    return float(theta), 1.0
-  if "factor" not in scaling:
-    raise ValueError(f"{where}: rope_scaling type 'linear' needs a 'factor'")
-  return float(theta), float(scaling["factor"])
+    return rope
+  needed = ("factor",) + (LLAMA3_FIELDS if rope_type == "llama3" else ())
+  missing = [name for name in needed if name not in scaling]
+  if missing:
+    raise ValueError(f"{where}: rope_scaling type {rope_type!r} needs field(s) {missing}")
+  rope.update(rope_scaling=rope_type, rope_factor=float(scaling["factor"]))
+  if rope_type == "llama3":
+    rope.update(rope_low_freq_factor=float(scaling["low_freq_factor"]),
+                rope_high_freq_factor=float(scaling["high_freq_factor"]),
+                rope_original_max_len=int(scaling["original_max_position_embeddings"]))
+  return rope
 
 
 def config_from_hf(hf: dict[str, Any], where: str, *, dtype: str = "float32",
@@ -71,13 +79,12 @@ def config_from_hf(hf: dict[str, Any], where: str, *, dtype: str = "float32",
     raise ValueError(f"{where}: sliding_window={window} is shorter than max_len={max_len}, and "
                      "sliding-window attention is not implemented; load with max_len <= "
                      f"{window}")
-  theta, linear_scale = _rope(hf, where)
   heads = hf["num_attention_heads"]
   return LlamaConfig(
       vocab_size=hf["vocab_size"], max_len=max_len, num_layers=hf["num_hidden_layers"],
       num_heads=heads, num_kv_heads=hf.get("num_key_value_heads") or heads,
       d_model=hf["hidden_size"], d_mlp=hf["intermediate_size"], head_dim=hf.get("head_dim"),
-      rope_theta=theta, rope_linear_scale=linear_scale, rms_norm_eps=hf.get("rms_norm_eps", 1e-6),
+      **_rope(hf, where), rms_norm_eps=hf.get("rms_norm_eps", 1e-6),
       tie_embeddings=bool(hf.get("tie_word_embeddings", False)), qkv_bias=model_type == "qwen2",
       attention=attention, dtype=dtype, remat=remat)
 
@@ -99,8 +106,12 @@ def config_to_hf(config: LlamaConfig, model_type: str) -> dict[str, Any]:
         "hidden_act": "silu", "rms_norm_eps": config.rms_norm_eps, "rope_theta": config.rope_theta,
         "rope_scaling": None, "tie_word_embeddings": config.tie_embeddings,
         "torch_dtype": "float32"}
-  if config.rope_linear_scale != 1.0:
-    hf["rope_scaling"] = {"rope_type": "linear", "factor": config.rope_linear_scale}
+  if config.rope_scaling != "none":
+    hf["rope_scaling"] = {"rope_type": config.rope_scaling, "factor": config.rope_factor}
+    if config.rope_scaling == "llama3":
+      hf["rope_scaling"].update(low_freq_factor=config.rope_low_freq_factor,
+                                high_freq_factor=config.rope_high_freq_factor,
+                                original_max_position_embeddings=config.rope_original_max_len)
   if model_type == "llama":
     hf.update(attention_bias=False, mlp_bias=False)
   else:

@@ -17,10 +17,16 @@ from attent_jax.models import hf_files, llama, pretrained
 VOCAB, HIDDEN, LAYERS, POSITIONS = 64, 32, 2, 16
 BASE = {"vocab_size": VOCAB, "hidden_size": HIDDEN, "intermediate_size": 48,
         "num_hidden_layers": LAYERS, "max_position_embeddings": POSITIONS, "hidden_act": "silu"}
-CONFIGS = {  # GQA + untied + linear RoPE scaling | MQA with head_dim != D/H | q/k/v bias + tied.
+CONFIGS = {  # GQA + untied + linear RoPE scaling | Llama 3 RoPE + tied | MQA with head_dim != D/H |
+    # q/k/v bias + tied.
     "llama": dict(BASE, model_type="llama", num_attention_heads=4, num_key_value_heads=2,
                   rms_norm_eps=1e-5, rope_theta=10_000.0, tie_word_embeddings=False,
                   rope_scaling={"rope_type": "linear", "factor": 2.0}),
+    # Wavelengths 2pi/inv_freq = 6.3, 63, 628, 6283 against 64/4 and 64/1: kept, blended, divided.
+    "llama3": dict(BASE, model_type="llama", num_attention_heads=4, num_key_value_heads=4,
+                   rms_norm_eps=1e-5, rope_theta=10_000.0, tie_word_embeddings=True,
+                   rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                                 "high_freq_factor": 4.0, "original_max_position_embeddings": 64}),
     "mistral": dict(BASE, model_type="mistral", num_attention_heads=4, num_key_value_heads=1,
                     head_dim=16, rms_norm_eps=1e-6, rope_theta=1e6, sliding_window=None,
                     tie_word_embeddings=False),
@@ -75,8 +81,18 @@ def _numpy_hf_forward(t, hf, tokens_L):
     return y + t[name + ".bias"] if name + ".bias" in t else y
 
   inv_freq = 1.0 / hf["rope_theta"] ** (np.arange(0, head_dim, 2) / head_dim)
-  if hf.get("rope_scaling"):  # "linear": positions divided by the factor.
-    inv_freq = inv_freq / hf["rope_scaling"]["factor"]
+  scaling = hf.get("rope_scaling") or {}
+  if scaling.get("rope_type") == "linear":  # Positions divided by the factor.
+    inv_freq = inv_freq / scaling["factor"]
+  if scaling.get("rope_type") == "llama3":  # transformers' _compute_llama3_parameters.
+    factor, low, high = scaling["factor"], scaling["low_freq_factor"], scaling["high_freq_factor"]
+    old_context = scaling["original_max_position_embeddings"]
+    wavelen = 2 * np.pi / inv_freq
+    scaled = np.where(wavelen > old_context / low, inv_freq / factor, inv_freq)
+    smooth = (old_context / wavelen - low) / (high - low)
+    smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+    medium = ~(wavelen < old_context / high) & ~(wavelen > old_context / low)
+    inv_freq = np.where(medium, smoothed, scaled)
   freqs = np.outer(np.arange(length), inv_freq)
   emb = np.concatenate([freqs, freqs], -1)
   cos, sin = np.cos(emb), np.sin(emb)
@@ -128,7 +144,8 @@ def test_loaded_model_matches_numpy_hf_reference(tmp_path, model_type):
   shards = 2 if model_type == "llama" else 1  # A sharded index with two shard files.
   config, params = pretrained.load(_write(tmp_path, hf, tensors, shards))
   assert isinstance(config, llama.LlamaConfig) and config.max_len == POSITIONS
-  assert (config.qkv_bias, config.tie_embeddings) == (model_type == "qwen2",) * 2
+  assert config.qkv_bias == (model_type == "qwen2")
+  assert config.tie_embeddings == (model_type in ("qwen2", "llama3"))
   if shards == 2:
     assert len(list(tmp_path.glob("model-0000?-of-00002.safetensors"))) == 2
   tokens_BL = np.random.default_rng(1).integers(0, VOCAB, (2, 13))
@@ -151,9 +168,12 @@ def test_bad_checkpoints_are_clear_errors(tmp_path):
   with pytest.raises(ValueError, match=r"model.safetensors: tensor 'model.layers.0.self_attn.k_proj"
                                        r".weight' has shape \(32, 32\), expected \(16, 32\)"):
     pretrained.load(_write(tmp_path / "shape", hf, misshaped))
+  yarn = dict(hf, rope_scaling={"rope_type": "yarn", "factor": 8.0})
+  with pytest.raises(ValueError, match="rope_scaling type 'yarn' is not supported"):
+    pretrained.load(_write(tmp_path / "rope", yarn, tensors))
   llama3 = dict(hf, rope_scaling={"rope_type": "llama3", "factor": 8.0})
-  with pytest.raises(ValueError, match="rope_scaling type 'llama3' is not supported"):
-    pretrained.load(_write(tmp_path / "rope", llama3, tensors))
+  with pytest.raises(ValueError, match=r"'llama3' needs field\(s\) \['low_freq_factor', "):
+    pretrained.load(_write(tmp_path / "rope3", llama3, tensors))
   mistral = CONFIGS["mistral"]
   windowed = _write(tmp_path / "window", dict(mistral, sliding_window=8), _hf_tensors(mistral))
   with pytest.raises(ValueError, match="sliding_window=8 is shorter than max_len=16"):
