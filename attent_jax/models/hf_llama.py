@@ -45,13 +45,13 @@ def _rope(hf: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def config_from_hf(hf: dict[str, Any], where: str, *, dtype: str = "float32",
-                   max_len: int | None = None, attention: str = "einsum", remat: bool = False
-                   ) -> LlamaConfig:
+                   max_len: int | None = None) -> LlamaConfig:
   """The LlamaConfig of a HF config.json dict (`where` names the file in errors).
 
   max_len: the longest sequence the model will see (default max_position_embeddings; it may not
   exceed it). A Mistral/Qwen2 sliding window shorter than max_len is an error (this model attends
   to the whole causal context), as are biases other than Qwen2's q/k/v and a non-SiLU activation.
+  `attention` and `remat` keep their defaults: set them with dataclasses.replace.
   """
   model_type = hf.get("model_type")
   if model_type not in MODEL_TYPES:
@@ -86,7 +86,7 @@ def config_from_hf(hf: dict[str, Any], where: str, *, dtype: str = "float32",
       d_model=hf["hidden_size"], d_mlp=hf["intermediate_size"], head_dim=hf.get("head_dim"),
       **_rope(hf, where), rms_norm_eps=hf.get("rms_norm_eps", 1e-6),
       tie_embeddings=bool(hf.get("tie_word_embeddings", False)), qkv_bias=model_type == "qwen2",
-      attention=attention, dtype=dtype, remat=remat)
+      dtype=dtype)
 
 
 def config_to_hf(config: LlamaConfig, model_type: str) -> dict[str, Any]:

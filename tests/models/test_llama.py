@@ -59,6 +59,11 @@ def test_attention_dtype_and_remat_variants_agree(params):
       return -jnp.mean(jax.nn.log_softmax(logits_BLV)[..., 0])
     return jax.jit(jax.value_and_grad(fn))
 
+  # Forward mode (the ANTK's jax.jvp) through the einsum path.
+  _, tangent_BLV = jax.jvp(lambda p: llama.make_apply_fn(TINY)(p, {"inputs": TOKENS_BL}),
+                           (params,), (params,))
+  assert jnp.isfinite(tangent_BLV).all() and float(jnp.abs(tangent_BLV).max()) > 0
+
   value, grads = loss(TINY)(params)
   remat_value, remat_grads = loss(dataclasses.replace(TINY, remat=True))(params)
   np.testing.assert_allclose(remat_value, value, rtol=1e-6)
@@ -104,6 +109,10 @@ def test_kv_cache_decoding_equals_recomputation_with_ragged_prompts(params):
   expected_BN = _recompute_greedy(llama.make_apply_fn(TINY), params, prompts_BP, lengths_B, 9)
   np.testing.assert_array_equal(new_BN, expected_BN)
   assert len({tuple(row) for row in expected_BN.tolist()}) == 3  # Not a degenerate constant.
+
+  fused = dataclasses.replace(TINY, attention="dot_product")
+  np.testing.assert_array_equal(
+      decode.greedy_generate(fused, params, prompts_BP, lengths_B, max_new_tokens=9), expected_BN)
 
   eos = int(expected_BN[0, 3])  # Row 0 stops at its 4th token (or earlier if it recurs).
   stopped_BN = np.asarray(decode.greedy_generate(TINY, params, prompts_BP, lengths_B,
