@@ -80,3 +80,22 @@ def attend(q_BLHK: jax.Array, k_BMGK: jax.Array, v_BMGK: jax.Array, *, causal: b
   probs_BGRLM = probs_BHLM.reshape(batch, groups, repeats, length, keys)
   out_BLGRK = jnp.einsum("BGRLM,BMGK->BLGRK", probs_BGRLM, v_BMGK.astype(q_BLHK.dtype))
   return out_BLGRK.reshape(batch, length, heads, head_dim)
+
+
+def attend_with_cache(q_BLHK: jax.Array, k_BLGK: jax.Array, v_BLGK: jax.Array,
+                      positions_BL: jax.Array, cache: tuple[jax.Array, jax.Array], *,
+                      implementation: str = "einsum") -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+  """Attention over a KV cache, for decoding: returns (out_BLHK, updated cache).
+
+  cache: (k_BCGK, v_BCGK) with C slots. Writes k/v of this call at slots positions_BL (int[B, L],
+  each row its own positions, < C), then lets the query at position p attend to slots 0..p. Slots
+  above p are ignored, so stale values there (a row's padding) are harmless once overwritten.
+  """
+  k_BCGK, v_BCGK = cache
+  rows_B1 = jnp.arange(k_BCGK.shape[0])[:, None]
+  k_BCGK = k_BCGK.at[rows_B1, positions_BL].set(k_BLGK.astype(k_BCGK.dtype))
+  v_BCGK = v_BCGK.at[rows_B1, positions_BL].set(v_BLGK.astype(v_BCGK.dtype))
+  mask_BLC = jnp.arange(k_BCGK.shape[1])[None, None, :] <= positions_BL[:, :, None]
+  out_BLHK = attend(q_BLHK, k_BCGK, v_BCGK, causal=False, mask_BLM=mask_BLC,
+                    implementation=implementation)
+  return out_BLHK, (k_BCGK, v_BCGK)

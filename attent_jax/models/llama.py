@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 
 from attent_jax.models import fields
-from attent_jax.models.attention import IMPLEMENTATIONS, attend
+from attent_jax.models.attention import IMPLEMENTATIONS, attend, attend_with_cache
 from attent_jax.models.layers import rotary_embed, rotary_inv_freq
 
 INIT_STDDEV = 0.02
@@ -164,17 +164,10 @@ class _Attention(nn.Module):
 
     if cache is None:
       out_BLHK = attend(q_BLHK, k_BLGK, v_BLGK, causal=True, implementation=cfg.attention)
-    else:  # Write this call's keys/values at their positions, then attend to every filled slot.
-      k_BCGK, v_BCGK = cache
-      positions_BL = jnp.broadcast_to(positions, (batch, length))
-      rows_B1 = jnp.arange(batch)[:, None]
-      k_BCGK = k_BCGK.at[rows_B1, positions_BL].set(k_BLGK.astype(k_BCGK.dtype))
-      v_BCGK = v_BCGK.at[rows_B1, positions_BL].set(v_BLGK.astype(v_BCGK.dtype))
-      slots_C = jnp.arange(k_BCGK.shape[1])
-      mask_BLC = slots_C[None, None, :] <= positions_BL[:, :, None]
-      out_BLHK = attend(q_BLHK, k_BCGK, v_BCGK, causal=False, mask_BLM=mask_BLC,
-                        implementation=cfg.attention)
-      cache = (k_BCGK, v_BCGK)
+    else:
+      out_BLHK, cache = attend_with_cache(q_BLHK, k_BLGK, v_BLGK,
+                                          jnp.broadcast_to(positions, (batch, length)), cache,
+                                          implementation=cfg.attention)
     out_BLD = _dense(cfg.d_model, "o", dtype)(out_BLHK.reshape(batch, length, heads * head_dim))
     return out_BLD, cache
 

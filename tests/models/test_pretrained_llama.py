@@ -6,7 +6,6 @@ import json
 
 import jax
 import jax.numpy as jnp
-import ml_dtypes
 import numpy as np
 import pytest
 from jax.sharding import PartitionSpec as P
@@ -140,7 +139,7 @@ def test_loaded_model_matches_numpy_hf_reference(tmp_path, model_type):
   hf = CONFIGS[model_type]
   tensors = _hf_tensors(hf)
   if model_type == "qwen2":  # Stored as bfloat16, as many real checkpoints are.
-    tensors = {name: array.astype(ml_dtypes.bfloat16) for name, array in tensors.items()}
+    tensors = {name: array.astype(jnp.bfloat16) for name, array in tensors.items()}
   shards = 2 if model_type == "llama" else 1  # A sharded index with two shard files.
   config, params = pretrained.load(_write(tmp_path, hf, tensors, shards))
   assert isinstance(config, llama.LlamaConfig) and config.max_len == POSITIONS
