@@ -5,14 +5,17 @@
 "einsum": explicit einsums, float32 logits and softmax. Differentiable in forward and reverse mode
 (the ANTK's `jax.jvp` needs forward mode) and the only path that takes a dropout on the probabilities.
 "dot_product": `jax.nn.dot_product_attention`: cuDNN's fused flash attention on a GPU when the inputs
-are bfloat16/float16 and there is no explicit mask, XLA's fused path otherwise (CPU, float32, masks).
+are bfloat16/float16 and there is no explicit mask (falling back, with a warning, where cuDNN
+rejects the shapes), XLA's path otherwise (CPU, float32, masks).
 Both support grouped-query attention: G key/value heads shared by H = G * R query heads, query head h
 using key/value head h // R (Hugging Face's `repeat_kv`). Pure functions, no parameters.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import warnings
 from collections.abc import Callable
 
 import jax
@@ -48,9 +51,15 @@ def attend(q_BLHK: jax.Array, k_BMGK: jax.Array, v_BMGK: jax.Array, *, causal: b
       raise ValueError("attention='dot_product' takes no dropout on the attention probabilities; "
                        "use attention='einsum' or dropout=0")
     mask = None if mask_BLM is None else mask_BLM[:, None]
-    return jax.nn.dot_product_attention(
-        q_BLHK, k_BMGK.astype(q_BLHK.dtype), v_BMGK.astype(q_BLHK.dtype), mask=mask,
-        is_causal=causal, implementation=_dot_product_backend(q_BLHK.dtype, mask is not None))
+    fused = functools.partial(jax.nn.dot_product_attention, q_BLHK, k_BMGK.astype(q_BLHK.dtype),
+                              v_BMGK.astype(q_BLHK.dtype), mask=mask, is_causal=causal)
+    backend = _dot_product_backend(q_BLHK.dtype, mask is not None)
+    if backend == "cudnn":
+      try:
+        return fused(implementation="cudnn")
+      except (ValueError, NotImplementedError, RuntimeError) as error:  # Shape/version unsupported.
+        warnings.warn(f"cuDNN flash attention unavailable ({error}); using XLA's attention")
+    return fused(implementation="xla")
   if implementation != "einsum":
     raise ValueError(f"unknown attention implementation {implementation!r}; expected one of "
                      f"{IMPLEMENTATIONS}")
