@@ -11,13 +11,16 @@ Parameter tree (plain nested dict, float32; every Dense kernel is [in, out]):
     "block_{i}": {"ln1": {"scale": [D]},
                   "attn": {"q": {"kernel": [D, H*K], "bias"?}, "k"/"v": {"kernel": [D, G*K], "bias"?},
                            "o": {"kernel": [H*K, D]}},
-                  "ln2": {"scale": [D]}, "mlp": {"gate", "up": {"kernel": [D, F]}, "down": [F, D]}},
+                  "ln2": {"scale": [D]},
+                  "mlp": {"gate"/"up": {"kernel": [D, F]}, "down": {"kernel": [F, D]}}},
     "ln_f": {"scale": [D]}, "head": {"kernel": [D, V]} (untied only).
 q/k/v biases exist only with qkv_bias (Qwen2). The semantics are Hugging Face's LlamaForCausalLM:
 RMSNorm x * rsqrt(mean(x^2) + eps) * scale (in float32, then the compute dtype), rotate-half RoPE
 with inv_freq = rope_theta^(-2i/K), key/value head h // (H/G) for query head h, and the MLP
 down(silu(gate(x)) * up(x)). Attention logits, softmax, the final norm and the logits are float32
 whatever the compute dtype. Initialisation: N(0, 0.02) weights, zero biases, unit norm scales.
+Decoding with a KV cache: `init_cache` + `make_cached_apply_fn`, driven by `decode.greedy_generate`.
+Checkpoints: `pretrained.load` / `pretrained.save` (Hugging Face llama, mistral, qwen2).
 """
 
 from __future__ import annotations
