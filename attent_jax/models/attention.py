@@ -5,14 +5,17 @@
 "einsum": explicit einsums, float32 logits and softmax. Differentiable in forward and reverse mode
 (the ANTK's `jax.jvp` needs forward mode) and the only path that takes a dropout on the probabilities.
 "dot_product": `jax.nn.dot_product_attention`: cuDNN's fused flash attention on a GPU when the inputs
-are bfloat16/float16 and there is no explicit mask, XLA's fused path otherwise (CPU, float32, masks).
+are bfloat16/float16 and there is no explicit mask (falling back, with a warning, where cuDNN
+rejects the shapes), XLA's path otherwise (CPU, float32, masks).
 Both support grouped-query attention: G key/value heads shared by H = G * R query heads, query head h
 using key/value head h // R (Hugging Face's `repeat_kv`). Pure functions, no parameters.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import warnings
 from collections.abc import Callable
 
 import jax
@@ -48,9 +51,15 @@ def attend(q_BLHK: jax.Array, k_BMGK: jax.Array, v_BMGK: jax.Array, *, causal: b
       raise ValueError("attention='dot_product' takes no dropout on the attention probabilities; "
                        "use attention='einsum' or dropout=0")
     mask = None if mask_BLM is None else mask_BLM[:, None]
-    return jax.nn.dot_product_attention(
-        q_BLHK, k_BMGK.astype(q_BLHK.dtype), v_BMGK.astype(q_BLHK.dtype), mask=mask,
-        is_causal=causal, implementation=_dot_product_backend(q_BLHK.dtype, mask is not None))
+    fused = functools.partial(jax.nn.dot_product_attention, q_BLHK, k_BMGK.astype(q_BLHK.dtype),
+                              v_BMGK.astype(q_BLHK.dtype), mask=mask, is_causal=causal)
+    backend = _dot_product_backend(q_BLHK.dtype, mask is not None)
+    if backend == "cudnn":
+      try:
+        return fused(implementation="cudnn")
+      except (ValueError, NotImplementedError, RuntimeError) as error:  # Shape/version unsupported.
+        warnings.warn(f"cuDNN flash attention unavailable ({error}); using XLA's attention")
+    return fused(implementation="xla")
   if implementation != "einsum":
     raise ValueError(f"unknown attention implementation {implementation!r}; expected one of "
                      f"{IMPLEMENTATIONS}")
@@ -80,3 +89,22 @@ def attend(q_BLHK: jax.Array, k_BMGK: jax.Array, v_BMGK: jax.Array, *, causal: b
   probs_BGRLM = probs_BHLM.reshape(batch, groups, repeats, length, keys)
   out_BLGRK = jnp.einsum("BGRLM,BMGK->BLGRK", probs_BGRLM, v_BMGK.astype(q_BLHK.dtype))
   return out_BLGRK.reshape(batch, length, heads, head_dim)
+
+
+def attend_with_cache(q_BLHK: jax.Array, k_BLGK: jax.Array, v_BLGK: jax.Array,
+                      positions_BL: jax.Array, cache: tuple[jax.Array, jax.Array], *,
+                      implementation: str = "einsum") -> tuple[jax.Array, tuple[jax.Array, jax.Array]]:
+  """Attention over a KV cache, for decoding: returns (out_BLHK, updated cache).
+
+  cache: (k_BCGK, v_BCGK) with C slots. Writes k/v of this call at slots positions_BL (int[B, L],
+  each row its own positions, < C), then lets the query at position p attend to slots 0..p. Slots
+  above p are ignored, so stale values there (a row's padding) are harmless once overwritten.
+  """
+  k_BCGK, v_BCGK = cache
+  rows_B1 = jnp.arange(k_BCGK.shape[0])[:, None]
+  k_BCGK = k_BCGK.at[rows_B1, positions_BL].set(k_BLGK.astype(k_BCGK.dtype))
+  v_BCGK = v_BCGK.at[rows_B1, positions_BL].set(v_BLGK.astype(v_BCGK.dtype))
+  mask_BLC = jnp.arange(k_BCGK.shape[1])[None, None, :] <= positions_BL[:, :, None]
+  out_BLHK = attend(q_BLHK, k_BCGK, v_BCGK, causal=False, mask_BLM=mask_BLC,
+                    implementation=implementation)
+  return out_BLHK, (k_BCGK, v_BCGK)

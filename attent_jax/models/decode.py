@@ -3,7 +3,8 @@
     new_tokens_BN = decode.greedy_generate(config, params, prompts_BP, prompt_lengths_B,
                                            max_new_tokens=32, eos_id=eos, pad_id=0)
 
-Works for `llama.LlamaConfig` models. LoRA-wrapped params decode once the adapters are folded in:
+Works for `llama.LlamaConfig` and `gpt.GPTConfig` models (each module's `init_cache` and
+`make_cached_apply_fn`). LoRA-wrapped params decode once the adapters are folded in:
 `greedy_generate(config, lora.merge(params, lora_config), ...)` (merge computes W + (alpha/r) A @ B,
 the same function `lora.wrap`'s apply computes).
 
@@ -23,9 +24,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from attent_jax.models import llama
+from attent_jax.models import gpt, llama
 
-_DECODERS = {llama.LlamaConfig: llama}
+_DECODERS = {llama.LlamaConfig: llama, gpt.GPTConfig: gpt}
 
 
 def _decoder(config: Any):

@@ -79,8 +79,8 @@ class _GPT(nn.Module):
   config: GPTConfig
 
   @nn.compact
-  def __call__(self, inputs_BL: jax.Array, *, deterministic: bool
-               ) -> tuple[jax.Array, dict[str, jax.Array]]:
+  def __call__(self, inputs_BL: jax.Array, *, deterministic: bool,
+               positions_BL: jax.Array | None = None, caches: tuple | None = None):
     cfg = self.config
     dtype = fields.compute_dtype(cfg.dtype)
     normal = nn.initializers.normal(INIT_STDDEV)
@@ -90,16 +90,24 @@ class _GPT(nn.Module):
     if cfg.positions == "learned":
       pos_embed_MD = self.param("pos_embed", nn.initializers.normal(0.01),
                                 (cfg.max_len, cfg.d_model))
-      h_BLD = h_BLD + pos_embed_MD[: inputs_BL.shape[1]].astype(dtype)[None]
+      if positions_BL is None:
+        h_BLD = h_BLD + pos_embed_MD[: inputs_BL.shape[1]].astype(dtype)[None]
+      else:
+        h_BLD = h_BLD + pos_embed_MD[positions_BL].astype(dtype)
     h_BLD = nn.Dropout(cfg.dropout)(h_BLD, deterministic=deterministic)
 
     out_init = nn.initializers.normal(INIT_STDDEV / math.sqrt(2 * cfg.num_layers))
-    hidden = {}
+    hidden, new_caches = {}, []
     for i in range(cfg.num_layers):
-      h_BLD = Block(cfg.num_heads, cfg.d_mlp, causal=True, rotary=cfg.positions == "rotary",
+      block = Block(cfg.num_heads, cfg.d_mlp, causal=True, rotary=cfg.positions == "rotary",
                     use_bias=cfg.use_bias, dropout=cfg.dropout, layer_norm_eps=cfg.layer_norm_eps,
                     dtype=dtype, kernel_init=normal, out_kernel_init=out_init,
-                    attention=cfg.attention, name=f"block_{i}")(h_BLD, deterministic=deterministic)
+                    attention=cfg.attention, name=f"block_{i}")
+      if caches is None:
+        h_BLD = block(h_BLD, deterministic=deterministic)
+      else:
+        h_BLD, cache = block(h_BLD, deterministic=True, positions_BL=positions_BL, cache=caches[i])
+        new_caches.append(cache)
       hidden[f"block_{i}"] = h_BLD
 
     # Final norm and the output projection run in float32 whatever the compute dtype.
@@ -109,6 +117,8 @@ class _GPT(nn.Module):
     else:
       logits_BLV = nn.Dense(cfg.vocab_size, use_bias=False, dtype=jnp.float32,
                             kernel_init=normal, name="head")(h_BLD)
+    if caches is not None:
+      return logits_BLV, hidden, tuple(new_caches)
     return logits_BLV, hidden
 
 
@@ -146,6 +156,31 @@ def make_apply_fn(config: GPTConfig) -> ApplyFn:
     return (logits_BLV, hidden) if return_intermediates else logits_BLV
 
   return apply_fn
+
+
+def init_cache(config: GPTConfig, batch: int, length: int) -> tuple:
+  """An empty KV cache: per layer (k, v) zeros [batch, length, num_heads, head_dim], compute dtype."""
+  shape = (batch, length, config.num_heads, config.d_model // config.num_heads)
+  zeros = lambda: jnp.zeros(shape, fields.compute_dtype(config.dtype))
+  return tuple((zeros(), zeros()) for _ in range(config.num_layers))
+
+
+def make_cached_apply_fn(config: GPTConfig) -> Callable[..., tuple[jax.Array, tuple]]:
+  """The forward pass over a KV cache, for decoding (no dropout).
+
+  cached_apply(params, tokens_BL, positions_BL, cache) -> (logits f32[B, L, V], cache): writes
+  the keys/values of tokens_BL at slots positions_BL (int32[B, L], < the cache length) of `cache`
+  (`init_cache`), then lets the token at position p attend to slots 0..p. Pure and jittable.
+  """
+  model = _GPT(config)
+
+  def cached_apply(params: dict[str, Any], tokens_BL: jax.Array, positions_BL: jax.Array,
+                   cache: tuple) -> tuple[jax.Array, tuple]:
+    logits_BLV, _, cache = model.apply({"params": params}, tokens_BL, deterministic=True,
+                                       positions_BL=positions_BL, caches=cache)
+    return logits_BLV, cache
+
+  return cached_apply
 
 
 def build(config: GPTConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:

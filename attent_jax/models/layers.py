@@ -15,7 +15,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from attent_jax.models.attention import attend
+from attent_jax.models.attention import attend, attend_with_cache
 
 Initializer = Callable[..., jax.Array]
 ROTARY_BASE = 10_000.0
@@ -49,7 +49,9 @@ class Attention(nn.Module):
   """Multi-head self-attention over x_BLD -> y_BLD, with submodules "q", "k", "v", "o".
 
   `causal` masks attention to later positions; `rotary` rotates q and k by position;
-  `implementation` is "einsum" or "dot_product" (see `attention.attend`).
+  `implementation` is "einsum" or "dot_product" (see `attention.attend`). Given a KV `cache`
+  (k_BCHK, v_BCHK) and `positions_BL`, it attends over the cache instead (`attend_with_cache`)
+  and returns (y_BLD, updated cache).
   """
 
   num_heads: int
@@ -63,7 +65,8 @@ class Attention(nn.Module):
   out_kernel_init: Initializer = nn.initializers.xavier_uniform()
 
   @nn.compact
-  def __call__(self, x_BLD: jax.Array, *, deterministic: bool) -> jax.Array:
+  def __call__(self, x_BLD: jax.Array, *, deterministic: bool,
+               positions_BL: jax.Array | None = None, cache: tuple | None = None):
     batch, length, d_model = x_BLD.shape
     head_dim = d_model // self.num_heads
 
@@ -76,9 +79,13 @@ class Attention(nn.Module):
     k_BLHK = split(dense("k", self.kernel_init)(x_BLD))
     v_BLHK = split(dense("v", self.kernel_init)(x_BLD))
     if self.rotary:
-      positions_L = jnp.arange(length)
-      q_BLHK = rotary_embed(q_BLHK, positions_L)
-      k_BLHK = rotary_embed(k_BLHK, positions_L)
+      positions = jnp.arange(length) if positions_BL is None else positions_BL
+      q_BLHK = rotary_embed(q_BLHK, positions)
+      k_BLHK = rotary_embed(k_BLHK, positions)
+    if cache is not None:
+      out_BLHK, cache = attend_with_cache(q_BLHK, k_BLHK, v_BLHK, positions_BL, cache,
+                                          implementation=self.implementation)
+      return dense("o", self.out_kernel_init)(out_BLHK.reshape(batch, length, d_model)), cache
 
     probs_fn = None
     if self.dropout > 0 and not deterministic:
@@ -110,7 +117,8 @@ class Block(nn.Module):
   """Pre-norm transformer block: h = x + attn(ln1(x)); y = h + mlp(ln2(h)).
 
   Dropout (rate `dropout`) on the attention probabilities and on both residual branches, active
-  only when deterministic=False. x_BLD -> y_BLD in `dtype`.
+  only when deterministic=False. x_BLD -> y_BLD in `dtype`; with a KV `cache` (see Attention),
+  -> (y_BLD, updated cache).
   """
 
   num_heads: int
@@ -126,17 +134,24 @@ class Block(nn.Module):
   attention: str = "einsum"
 
   @nn.compact
-  def __call__(self, x_BLD: jax.Array, *, deterministic: bool) -> jax.Array:
+  def __call__(self, x_BLD: jax.Array, *, deterministic: bool,
+               positions_BL: jax.Array | None = None, cache: tuple | None = None):
     norm = lambda name: nn.LayerNorm(self.layer_norm_eps, dtype=self.dtype,
                                      param_dtype=jnp.float32, name=name)
     attn = Attention(self.num_heads, causal=self.causal, rotary=self.rotary,
                      use_bias=self.use_bias, dropout=self.dropout,
-                     implementation=self.attention, dtype=self.dtype, kernel_init=self.kernel_init, out_kernel_init=self.out_kernel_init,
+                     implementation=self.attention, dtype=self.dtype,
+                     kernel_init=self.kernel_init, out_kernel_init=self.out_kernel_init,
                      name="attn")
     mlp = Mlp(self.d_mlp, use_bias=self.use_bias, dtype=self.dtype,
               kernel_init=self.kernel_init, out_kernel_init=self.out_kernel_init, name="mlp")
     branch_dropout = nn.Dropout(self.dropout)
 
+    if cache is not None:  # Decoding (no dropout).
+      attn_BLD, cache = attn(norm("ln1")(x_BLD), deterministic=True, positions_BL=positions_BL,
+                             cache=cache)
+      h_BLD = x_BLD + attn_BLD
+      return h_BLD + mlp(norm("ln2")(h_BLD)), cache
     h_BLD = x_BLD + branch_dropout(attn(norm("ln1")(x_BLD), deterministic=deterministic),
                                    deterministic=deterministic)
     return h_BLD + branch_dropout(mlp(norm("ln2")(h_BLD)), deterministic=deterministic)

@@ -11,19 +11,23 @@ Parameter tree (plain nested dict, float32; every Dense kernel is [in, out]):
     "block_{i}": {"ln1": {"scale": [D]},
                   "attn": {"q": {"kernel": [D, H*K], "bias"?}, "k"/"v": {"kernel": [D, G*K], "bias"?},
                            "o": {"kernel": [H*K, D]}},
-                  "ln2": {"scale": [D]}, "mlp": {"gate", "up": {"kernel": [D, F]}, "down": [F, D]}},
+                  "ln2": {"scale": [D]},
+                  "mlp": {"gate"/"up": {"kernel": [D, F]}, "down": {"kernel": [F, D]}}},
     "ln_f": {"scale": [D]}, "head": {"kernel": [D, V]} (untied only).
 q/k/v biases exist only with qkv_bias (Qwen2). The semantics are Hugging Face's LlamaForCausalLM:
 RMSNorm x * rsqrt(mean(x^2) + eps) * scale (in float32, then the compute dtype), rotate-half RoPE
 with inv_freq = rope_theta^(-2i/K), key/value head h // (H/G) for query head h, and the MLP
 down(silu(gate(x)) * up(x)). Attention logits, softmax, the final norm and the logits are float32
 whatever the compute dtype. Initialisation: N(0, 0.02) weights, zero biases, unit norm scales.
+Decoding with a KV cache: `init_cache` + `make_cached_apply_fn`, driven by `decode.greedy_generate`.
+Checkpoints: `pretrained.load` / `pretrained.save` (Hugging Face llama, mistral, qwen2).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -33,10 +37,11 @@ import jax
 import jax.numpy as jnp
 
 from attent_jax.models import fields
-from attent_jax.models.attention import IMPLEMENTATIONS, attend
+from attent_jax.models.attention import IMPLEMENTATIONS, attend, attend_with_cache
 from attent_jax.models.layers import rotary_embed, rotary_inv_freq
 
 INIT_STDDEV = 0.02
+ROPE_SCALINGS = ("none", "linear", "llama3")
 Cache = tuple[tuple[jax.Array, jax.Array], ...]  # Per layer (k_BCGK, v_BCGK).
 
 
@@ -45,7 +50,10 @@ class LlamaConfig:
   """Hyperparameters of a LLaMA-family decoder.
 
   num_kv_heads (G) must divide num_heads (H); head_dim (K) defaults to d_model // num_heads and
-  must be even. rope_linear_scale > 1 divides every position (HF rope_scaling type "linear").
+  must be even. rope_scaling is "none", "linear" (every frequency divided by rope_factor) or
+  "llama3" (Llama 3.1's: low frequencies divided by rope_factor, high ones kept, a smooth blend in
+  between, from rope_low_freq_factor, rope_high_freq_factor and rope_original_max_len), as in HF's
+  rope_scaling of that rope_type.
   `dtype` is the compute dtype ("float32" | "bfloat16"; parameters stay float32), `attention` the
   attention math ("einsum" | "dot_product"), `remat` recomputes each block in the backward pass.
   """
@@ -59,7 +67,11 @@ class LlamaConfig:
   num_kv_heads: int | None = None
   head_dim: int | None = None
   rope_theta: float = 10_000.0
-  rope_linear_scale: float = 1.0
+  rope_scaling: str = "none"
+  rope_factor: float = 1.0
+  rope_low_freq_factor: float = 1.0
+  rope_high_freq_factor: float = 4.0
+  rope_original_max_len: int = 8192
   rms_norm_eps: float = 1e-6
   tie_embeddings: bool = False
   qkv_bias: bool = False
@@ -78,8 +90,14 @@ class LlamaConfig:
                             num_layers=self.num_layers, num_heads=self.num_heads,
                             num_kv_heads=self.num_kv_heads, d_model=self.d_model,
                             d_mlp=self.d_mlp, head_dim=self.head_dim, rope_theta=self.rope_theta,
-                            rope_linear_scale=self.rope_linear_scale,
+                            rope_factor=self.rope_factor,
+                            rope_low_freq_factor=self.rope_low_freq_factor,
+                            rope_original_max_len=self.rope_original_max_len,
                             rms_norm_eps=self.rms_norm_eps)
+    fields.require_choice("rope_scaling", self.rope_scaling, ROPE_SCALINGS)
+    if self.rope_high_freq_factor <= self.rope_low_freq_factor:
+      raise ValueError(f"rope_high_freq_factor={self.rope_high_freq_factor} must exceed "
+                       f"rope_low_freq_factor={self.rope_low_freq_factor}")
     fields.require_divisible("num_heads", self.num_heads, "num_kv_heads", self.num_kv_heads)
     if self.head_dim % 2:
       raise ValueError(f"head_dim must be even for rotary embeddings, got {self.head_dim}")
@@ -88,6 +106,23 @@ class LlamaConfig:
     for name in ("tie_embeddings", "qkv_bias", "remat"):
       if not isinstance(getattr(self, name), bool):
         raise ValueError(f"{name} must be a bool, got {getattr(self, name)!r}")
+
+
+def rope_inv_freq(config: LlamaConfig) -> jax.Array:
+  """The rotary frequencies f32[head_dim // 2] after `config.rope_scaling` (HF's inv_freq)."""
+  inv_freq_F = rotary_inv_freq(config.head_dim, config.rope_theta)
+  if config.rope_scaling == "linear":
+    return inv_freq_F / config.rope_factor
+  if config.rope_scaling == "llama3":
+    factor, low, high = config.rope_factor, config.rope_low_freq_factor, config.rope_high_freq_factor
+    context = config.rope_original_max_len
+    wavelen_F = 2 * math.pi / inv_freq_F
+    scaled_F = jnp.where(wavelen_F > context / low, inv_freq_F / factor, inv_freq_F)
+    smooth_F = (context / wavelen_F - low) / (high - low)
+    smoothed_F = (1 - smooth_F) * scaled_F / factor + smooth_F * scaled_F
+    medium_F = (wavelen_F >= context / high) & (wavelen_F <= context / low)
+    return jnp.where(medium_F, smoothed_F, scaled_F)
+  return inv_freq_F
 
 
 class _RMSNorm(nn.Module):
@@ -126,23 +161,16 @@ class _Attention(nn.Module):
         batch, length, groups, head_dim)
     v_BLGK = _dense(groups * head_dim, "v", dtype, cfg.qkv_bias)(x_BLD).reshape(
         batch, length, groups, head_dim)
-    inv_freq_F = rotary_inv_freq(head_dim, cfg.rope_theta) / cfg.rope_linear_scale
+    inv_freq_F = rope_inv_freq(cfg)
     q_BLHK = rotary_embed(q_BLHK, positions, inv_freq_F)
     k_BLGK = rotary_embed(k_BLGK, positions, inv_freq_F)
 
     if cache is None:
       out_BLHK = attend(q_BLHK, k_BLGK, v_BLGK, causal=True, implementation=cfg.attention)
-    else:  # Write this call's keys/values at their positions, then attend to every filled slot.
-      k_BCGK, v_BCGK = cache
-      positions_BL = jnp.broadcast_to(positions, (batch, length))
-      rows_B1 = jnp.arange(batch)[:, None]
-      k_BCGK = k_BCGK.at[rows_B1, positions_BL].set(k_BLGK.astype(k_BCGK.dtype))
-      v_BCGK = v_BCGK.at[rows_B1, positions_BL].set(v_BLGK.astype(v_BCGK.dtype))
-      slots_C = jnp.arange(k_BCGK.shape[1])
-      mask_BLC = slots_C[None, None, :] <= positions_BL[:, :, None]
-      out_BLHK = attend(q_BLHK, k_BCGK, v_BCGK, causal=False, mask_BLM=mask_BLC,
-                        implementation=cfg.attention)
-      cache = (k_BCGK, v_BCGK)
+    else:
+      out_BLHK, cache = attend_with_cache(q_BLHK, k_BLGK, v_BLGK,
+                                          jnp.broadcast_to(positions, (batch, length)), cache,
+                                          implementation=cfg.attention)
     out_BLD = _dense(cfg.d_model, "o", dtype)(out_BLHK.reshape(batch, length, heads * head_dim))
     return out_BLD, cache
 

@@ -59,6 +59,11 @@ def test_attention_dtype_and_remat_variants_agree(params):
       return -jnp.mean(jax.nn.log_softmax(logits_BLV)[..., 0])
     return jax.jit(jax.value_and_grad(fn))
 
+  # Forward mode (the ANTK's jax.jvp) through the einsum path.
+  forward = lambda p: llama.make_apply_fn(TINY)(p, {"inputs": TOKENS_BL})
+  _, tangent_BLV = jax.jit(lambda p: jax.jvp(forward, (p,), (p,)))(params)
+  assert jnp.isfinite(tangent_BLV).all() and float(jnp.abs(tangent_BLV).max()) > 0
+
   value, grads = loss(TINY)(params)
   remat_value, remat_grads = loss(dataclasses.replace(TINY, remat=True))(params)
   np.testing.assert_allclose(remat_value, value, rtol=1e-6)
@@ -75,8 +80,6 @@ def test_grouped_query_einsum_equals_repeated_heads():
   for implementation in attention.IMPLEMENTATIONS:
     got = attention.attend(q_BLHK, k_BMGK, v_BMGK, causal=True, implementation=implementation)
     np.testing.assert_allclose(got, expected, atol=1e-5)
-  assert jnp.isfinite(jax.jvp(lambda q: attention.attend(q, k_BMGK, v_BMGK, causal=True),
-                              (q_BLHK,), (q_BLHK,))[1]).all()
 
 
 def _recompute_greedy(apply_fn, params, prompts_BP, lengths_B, max_new_tokens):
@@ -105,6 +108,10 @@ def test_kv_cache_decoding_equals_recomputation_with_ragged_prompts(params):
   np.testing.assert_array_equal(new_BN, expected_BN)
   assert len({tuple(row) for row in expected_BN.tolist()}) == 3  # Not a degenerate constant.
 
+  fused = dataclasses.replace(TINY, attention="dot_product")
+  np.testing.assert_array_equal(
+      decode.greedy_generate(fused, params, prompts_BP, lengths_B, max_new_tokens=9), expected_BN)
+
   eos = int(expected_BN[0, 3])  # Row 0 stops at its 4th token (or earlier if it recurs).
   stopped_BN = np.asarray(decode.greedy_generate(TINY, params, prompts_BP, lengths_B,
                                                  max_new_tokens=9, eos_id=eos, pad_id=-1))
@@ -114,6 +121,20 @@ def test_kv_cache_decoding_equals_recomputation_with_ragged_prompts(params):
     np.testing.assert_array_equal(row[:stop], full[:stop])
     assert (row[stop:] == -1).all()
   assert (stopped_BN[0, 4:] == -1).all()
+
+
+@pytest.mark.parametrize("positions", ["learned", "rotary"])
+def test_gpt_kv_cache_decoding_equals_recomputation(positions):
+  config = gpt.GPTConfig(vocab_size=97, max_len=16, num_layers=2, num_heads=4, d_model=32,
+                         d_mlp=64, positions=positions, dropout=0.1)
+  apply_fn, gpt_params = gpt.build(config, jax.random.key(7))
+  gpt_params = jax.tree.map(lambda p: p * 8.0 if p.ndim == 2 else p, gpt_params)
+  prompts_BP = np.random.default_rng(8).integers(1, 97, (3, 6)).astype(np.int32)
+  lengths_B = np.array([6, 1, 4], np.int32)
+  new_BN = decode.greedy_generate(config, gpt_params, prompts_BP, lengths_B, max_new_tokens=7)
+  expected_BN = _recompute_greedy(apply_fn, gpt_params, prompts_BP, lengths_B, 7)
+  np.testing.assert_array_equal(new_BN, expected_BN)
+  assert len({tuple(row) for row in expected_BN.tolist()}) == 3
 
 
 def test_lora_params_decode_after_merge(params):
@@ -141,9 +162,8 @@ def test_bad_configs_and_decode_arguments_are_clear_errors(params):
     decode.greedy_generate(TINY, params, np.ones((1, 20), np.int32), [3], max_new_tokens=5)
   with pytest.raises(ValueError, match=r"prompt_lengths must lie in \[1, 4\]"):
     decode.greedy_generate(TINY, params, np.ones((2, 4), np.int32), [0, 4], max_new_tokens=2)
-  gpt_cfg = gpt.GPTConfig(vocab_size=9, max_len=8, num_layers=1, num_heads=1, d_model=4, d_mlp=4)
   with pytest.raises(ValueError, match="KV-cache decoding supports"):
-    decode.greedy_generate(gpt_cfg, {}, np.ones((1, 2), np.int32), [1], max_new_tokens=1)
+    decode.greedy_generate({}, {}, np.ones((1, 2), np.int32), [1], max_new_tokens=1)
   with pytest.raises(ValueError, match="exceeds LlamaConfig.max_len=24"):
     llama.make_apply_fn(TINY)(params, {"inputs": jnp.ones((1, 25), jnp.int32)})
 
