@@ -28,6 +28,7 @@ from attent_jax.data import tokenizer as tokenizer_lib
 from attent_jax.models import lora
 
 _GROUPED_PRESETS = ("grant_b", "grant_s", "online_batch")  # Selection within groups of batch_size.
+_COMPUTE_FIELDS = ("dtype", "attention", "remat")  # config.model fields a loaded checkpoint keeps.
 
 
 @dataclasses.dataclass
@@ -116,6 +117,10 @@ def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
              f"model kind {kind.name!r} cannot load a Hugging Face checkpoint; kinds that can: "
              f"{sorted(k.name for k in kinds.KINDS.values() if k.load_pretrained)}")
     model_cfg, params = kind.load_pretrained(source)
+    # The checkpoint defines the architecture; how to compute it (dtype, attention, remat) is the run's.
+    model_cfg = dataclasses.replace(model_cfg, **{
+        name: config.model[name] for name in _COMPUTE_FIELDS
+        if name in config.model and hasattr(model_cfg, name)})
     apply_fn = kind.make_apply_fn(model_cfg)
   else:
     apply_fn, params = kind.build(model_cfg, key)

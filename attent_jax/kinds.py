@@ -104,6 +104,15 @@ def _perplexity(sums, count):
   return {"perplexity": math.exp(min(float(sums["loss"]) / count, 50.0))}
 
 
+def _load_llama_family(directory) -> tuple[llama.LlamaConfig, Any]:
+  """A local llama, mistral or qwen2 checkpoint (GPT-2 ones belong to the "gpt" kind)."""
+  model_cfg, params = pretrained.load(directory)
+  if not isinstance(model_cfg, llama.LlamaConfig):
+    raise ValueError(f"{directory} holds a {type(model_cfg).__name__} checkpoint; config.model.kind="
+                     "'llama' loads llama, mistral and qwen2 checkpoints (GPT-2: kind 'gpt')")
+  return model_cfg, params
+
+
 # ---------------------------------------------------------------- masked autoencoding (MAE)
 
 def _reconstruction(outputs, batch):
@@ -139,7 +148,8 @@ KINDS: dict[str, ModelKind] = {
         make_apply_fn=llama.make_apply_fn, pool_kind="tokens",
         losses=_token_loss, discrepancy=_token_residual, target_metric="eval/exact_match",
         higher_is_better=True, ntk_output=lambda logits_BLV, batch: logits_BLV[:, -1],
-        summarize=_perplexity, lora=True, make_host_eval=generation_eval.from_config),
+        summarize=_perplexity, lora=True, load_pretrained=_load_llama_family,
+        make_host_eval=generation_eval.from_config),
 }
 
 

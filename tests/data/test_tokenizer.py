@@ -1,28 +1,9 @@
 """Tokenizers: a BPE trained here on local text (nothing downloaded) round-trips, specials resolve."""
 
-import json
-
 import pytest
-import tokenizers
-from tokenizers import decoders, models, pre_tokenizers, trainers
 
 from attent_jax.data import tokenizer
-
-_TEXT = ["Mia has 7 pens. Mia gets 5 more.", "7 + 5 = 12\n#### 12", "héllo wörld, naïve café"] * 20
-
-
-def _write_bpe(directory, specials=("<pad>", "<s>", "</s>"), config=None):
-  bpe = tokenizers.Tokenizer(models.BPE())
-  bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-  bpe.decoder = decoders.ByteLevel()
-  bpe.train_from_iterator(_TEXT, trainers.BpeTrainer(
-      vocab_size=300, special_tokens=list(specials),
-      initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-  directory.mkdir(parents=True, exist_ok=True)
-  bpe.save(str(directory / "tokenizer.json"))
-  if config is not None:
-    (directory / "tokenizer_config.json").write_text(json.dumps(config))
-  return directory
+from tests.offline_data import write_bpe as _write_bpe
 
 
 def test_trained_bpe_round_trips_and_finds_special_tokens(tmp_path):
