@@ -41,15 +41,16 @@ def get_config(arg: str | None = None):
   # Byte tokens by default; with a Hugging Face init.checkpoint, its tokenizer.json (config.data.tokenizer).
   config.data.update(name="arithmetic_problems", split="train", eval_split="test", seq_len=192)
   # 158k parameters: the size that learns in minutes on 2 shared CPU cores (about 1 CPU-second per
-  # step of 32 examples; a 0.8M-parameter model took 2.5). On a GPU, scale it up freely.
+  # step of 32 examples; a 0.8M-parameter model took 2.5). Small batches: more updates in the minutes.
+  # On a GPU, scale it up freely.
   config.model = dict(kind="llama", vocab_size=259, max_len=256, num_layers=3, num_heads=4,
                       num_kv_heads=2, d_model=64, d_mlp=176, tie_embeddings=True, attention="einsum",
                       dtype="float32", remat=False)
   config.data.update(limit=4000, eval_limit=500)
-  config.eval.update(generate_examples=128, max_new_tokens=72)
+  config.eval.update(generate_examples=256, max_new_tokens=72)
   config.lora.targets = ("q", "k", "v", "o", "gate", "up", "down")
   config.teacher.name = "attent_simple"
-  config.train.update(epochs=2, batch_size=32, eval_batch_size=128, learning_rate=3e-3, warmup_steps=30,
+  config.train.update(epochs=2, batch_size=16, eval_batch_size=128, learning_rate=3e-3, warmup_steps=30,
                       weight_decay=0.01, log_every_steps=25)
   if base.is_smoke(arg):
     config.data.update(limit=64, eval_limit=16)

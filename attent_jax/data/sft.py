@@ -101,9 +101,8 @@ def tokenize_pairs(prompts: Sequence[str], responses: Sequence[str], tokenizer: 
     counts["truncated"] += total > window
     rows.append((position, prompt_ids, response_ids))
   counts["kept"] = len(rows)
-  if counts["truncated"] or counts["dropped"]:
-    logging.info("SFT data at seq_len %d: %d examples kept, %d truncated, %d dropped (overlong=%s)",
-                 seq_len, counts["kept"], counts["truncated"], counts["dropped"], overlong)
+  logging.info("prompt/response data at seq_len %d: %d examples kept, %d of them truncated, %d dropped "
+               "(overlong=%s)", seq_len, counts["kept"], counts["truncated"], counts["dropped"], overlong)
   if not rows:
     raise ValueError(f"no example fits seq_len={seq_len} (all {len(prompts)} dropped); raise seq_len")
   dtype = np.uint16 if tokenizer.vocab_size <= 2**16 else np.int32
