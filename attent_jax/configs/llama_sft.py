@@ -33,7 +33,12 @@ here: this machine has no GPU.
 
 from attent_jax.configs import base
 
-EXPECTED = "TO BE MEASURED"
+EXPECTED = ("seed 0, 2 epochs, AtteNT-Simple (a full epoch of the 4000 problems, then the top 70% by the "
+            "cached loss): exact match 0.055 on the first 256 test problems (0.070 after the first "
+            "epoch), response loss 0.713 nats/token (0.789), in 12 minutes of train+eval on 2 shared CPU "
+            "cores. The format is learned, the arithmetic barely: the correct answers are nearly all "
+            "1- and 2-step problems with small numbers; far more steps are needed to copy numbers "
+            "reliably (a larger model or a GPU)")
 
 
 def get_config(arg: str | None = None):
