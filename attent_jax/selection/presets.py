@@ -59,9 +59,11 @@ def _spec(name: str, n: int, table: timetable.Timetable, o: dict, **extra) -> Te
 
 
 def _ratios(o: dict, rounds: int):
+  """The ratio at round r in [0, rounds), as INT's and GraNT's schedulers evaluate theirs: at
+  r / rounds, so the "step" kind's last stage is start + (stages - 1) (end - start) / stages."""
   check_choice("ratio_kind", o["ratio_kind"], RATIO_KINDS)
   return ratio_schedule(o["ratio_kind"], start=o["ratio_start"], end=o["ratio_end"],
-                        total_steps=max(rounds - 1, 1), stages=o["stages"])
+                        total_steps=max(rounds, 1), stages=o["stages"])
 
 
 def _reselect(o: dict, rounds: int):
@@ -129,32 +131,50 @@ def _curriculum_spec(name: str, n: int, e: int, defaults: dict, overrides: dict)
 
 
 def int_(n: int, e: int, **overrides) -> TeacherSpec:
-  """INT (ICML 2024): fresh scores, hard top-k, ratio stepping from 0.2 toward 1 in 10 stages over the
-  epochs ("step"), re-selected on INT's incremental interval: every epoch for the first 25%, then at
-  growing intervals (1, 2, 3, ... epochs on short runs; 10, 20, ... 50 on runs of 1000+). No warm-up.
-  Counts with E = 20: selections at epochs 0-4, 5, 7, 10, 14 and 19, at
-  round(N (0.2 + 0.08 floor(10 e / 19))) (epoch 19: ratio 1, full), each reused until the next."""
+  """INT (ICML 2024; its released `step` scheduler and `incremental` strategy): fresh scores, hard
+  top-k, no warm-up. The ratio steps from 0.2 toward 1 in 10 equal stages of the epochs,
+  0.2 + 0.08 floor(10 e / E), so it tops out at 0.92 in the last stage. Re-selected every epoch for
+  the first 25% of the epochs; the rest is cut into 5 equal phases, phase p re-selecting at the
+  epochs that are multiples of growth * (p + 1) (INT: 10, 20, ... 50 on 5000 steps; `growth`
+  defaults to max(1, round(E / 500)), see `schedules.interval_schedule`). Counts with E = 20:
+  selections at epochs 0-8, 10, 12 and 16, at round(N (0.2 + 0.08 floor(e / 2))), each reused
+  until the next."""
   return _curriculum_spec("int", n, e, {**_SELECTION, **_RATIO, **_INTERVAL,
                                         "interval_kind": "incremental", "warmup_epochs": 0}, overrides)
 
 
 def _grant(name: str, granularity: str, n: int, e: int, overrides: dict) -> TeacherSpec:
   defaults = {**_SELECTION, **_RATIO, **_INTERVAL, "granularity": granularity, "ratio_start": 0.1,
-              "stages": 50, "interval_kind": "curriculum", "warmup_epochs": 1}
-  return _curriculum_spec(name, n, e, defaults, overrides)
+              "stages": 50, "interval_kind": "curriculum", "warmup_epochs": 1, "lr_floor": 0.5}
+  floor = {**defaults, **overrides}["lr_floor"]
+  if floor is not None and (isinstance(floor, bool) or not isinstance(floor, (int, float))
+                            or not 0.0 < floor <= 1.0):
+    raise ValueError(f"lr_floor must be None or lie in (0, 1] (a share of the peak learning rate), "
+                     f"got {floor!r}")
+  spec = _curriculum_spec(name, n, e, defaults, overrides)
+  floor = None if floor is None else float(floor)
+  return dataclasses.replace(spec, timetable=dataclasses.replace(spec.timetable, lr_floor=floor))
 
 
 def grant_b(n: int, e: int, **overrides) -> TeacherSpec:
-  """GraNT-B (ICML 2025): one full epoch, then fresh scores and whole batches ranked by mean score
-  (needs batch_size); the ratio of batches kept steps from 0.1 toward 1 (50 stages); re-selected every
-  epoch for the first ratio_start share of the rounds, then at an interval growing linearly (1% -> 10%
-  of the rounds, GraNT's 5 -> 50 epochs). Counts: batch_size * round(ratio * (N // batch_size))."""
+  """GraNT-B (ICML 2025; its released `step` scheduler and `simple_curriculum` strategy): one full
+  epoch, then fresh scores and whole batches ranked by mean score (needs batch_size). Over the
+  R = E - 1 rounds the ratio of batches kept steps from 0.1 toward 1 in 50 stages,
+  0.1 + 0.018 floor(50 r / R) (at most 0.982); re-selected every round for the first ratio_start
+  share of the rounds, then whenever the round reaches a trigger that advances by an interval
+  growing from 1% to 10% of the rounds (GraNT's 5 -> 50 epochs; see
+  `schedules.interval_schedule("curriculum")`, which keeps GraNT's catch-up after the dense phase).
+  After every re-selection epoch the learning rate is raised back to `lr_floor` (0.5) times the
+  peak learning rate when it has decayed below (GraNT's 0.005 with base LR 0.01 on ogbg-molhiv; the
+  training stack applies it, `attent_jax.train.lr_floor`); None turns it off.
+  Counts: batch_size * round(ratio * (N // batch_size))."""
   return _grant("grant_b", "batch", n, e, overrides)
 
 
 def grant_s(n: int, e: int, **overrides) -> TeacherSpec:
-  """GraNT-S (ICML 2025): as grant_b, but keeps the top ratio of the examples inside every batch
-  (needs batch_size). Counts: round(ratio * batch_size) per full batch plus round(ratio * rest)."""
+  """GraNT-S (ICML 2025): as grant_b (ratio, re-selection rounds, LR floor), but keeps the top ratio
+  of the examples inside every batch (needs batch_size). Counts: round(ratio * batch_size) per full
+  batch plus round(ratio * rest)."""
   return _grant("grant_s", "within_batch", n, e, overrides)
 
 
@@ -221,8 +241,7 @@ def random_subset(n: int, e: int, like: str = "attent_complex", **overrides) -> 
   if "method" in overrides:
     raise ValueError("random_subset always selects at random: do not pass method")
   spec = PRESETS[like](n, e, **overrides)
-  table = spec.timetable
-  table = timetable.Timetable(table.phase, table.fresh & False, table.ratio, table.ntk_share)
+  table = dataclasses.replace(spec.timetable, fresh=spec.timetable.fresh & False)
   return dataclasses.replace(spec, name="random_subset", method="random", timetable=table,
                              random_share=None, score_kind="loss", source="cached")
 

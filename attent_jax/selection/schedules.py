@@ -95,36 +95,41 @@ def ratio_schedule(
   return schedule
 
 
-def _incremental_table(total: int, dense_share: float, growth: int | None) -> np.ndarray:
-  """INT: every step for the first `dense_share`, then intervals growth * (1, 2, 3, 4, 5, 5, ...)."""
-  if growth is None:  # INT's 10, 20, ... 50 on ~1000+ steps; proportionally less on short runs
-    growth = int(np.clip(total // 100, 1, 10))
-  table = np.zeros(total, bool)
-  dense = max(1, math.ceil(dense_share * total))
-  table[:dense] = True
-  step, multiple = dense - 1, 1
-  while (step := step + min(multiple, 5) * growth) < total:
-    table[step] = True
-    multiple += 1
-  return table
+def _incremental_table(total: int, dense_share: float, unit: int | None) -> np.ndarray:
+  """INT's `incremental` strategy: every step for the first floor(dense_share * total) steps (and the
+  first phase length), then the rest split into 5 equal phases (integer division), phase p
+  re-selecting at the steps that are multiples of unit * (p + 1). INT's unit is 10 on its 5000-step
+  runs (intervals 10, 20, 30, 40, 50); by default it scales with the budget: max(1, round(total /
+  500)), so a 5000-step table is INT's own and an epoch-scale run steps by 1, 2, 3, 4, 5 epochs."""
+  unit = max(1, round(total / 500)) if unit is None else unit
+  startup = math.floor(dense_share * total)
+  phase = max(1, (total - startup) // 5)  # INT divides by zero here on runs under ~7 steps
+  steps = np.arange(total)
+  interval = unit * (np.maximum(1, steps - startup) // phase + 1)
+  return (steps < startup) | (steps < phase) | (steps % interval == 0)
 
 
 def _curriculum_table(
     total: int, dense_share: float, short: int | None, long: int | None
 ) -> np.ndarray:
-  """GraNT: every step for the first `dense_share`, then an interval growing linearly short -> long."""
+  """GraNT's `simple_curriculum`: every step for the first floor(dense_share * total) steps; after
+  that a step re-selects when it has reached a trigger counter, which then advances by the interval
+  short + floor((long - short) * step / total). As in GraNT's code the counter starts at 0 when the
+  dense phase ends, so re-selection stays dense until the counter catches up with the step (about
+  8 more epochs on GraNT's 600-epoch runs). short and long default to GraNT's 5 and 50 on a 500-step
+  run, scaled: max(1, round(total / 100)) and max(short, round(total / 10))."""
   short = max(1, round(total / 100)) if short is None else short
   long = max(short, round(total / 10)) if long is None else long
   table = np.zeros(total, bool)
-  dense = max(1, math.ceil(dense_share * total))
-  table[:dense] = True
-  step = dense - 1
-  while True:
-    progress = (step - (dense - 1)) / max(total - dense, 1)
-    step += max(1, round(short + (long - short) * progress))
-    if step >= total:
-      return table
-    table[step] = True
+  startup = math.floor(dense_share * total)
+  trigger = 0
+  for step in range(total):
+    if step < startup:
+      table[step] = True
+    elif step >= trigger:
+      trigger += short + (long - short) * step // total
+      table[step] = True
+  return table
 
 
 def interval_schedule(
@@ -136,12 +141,14 @@ def interval_schedule(
   kinds:
     "dense": every step.
     "fixed": every `every` steps (step % every == 0).
-    "incremental" (INT): every step for the first `dense_share` (0.25) of the steps, then at intervals
-      growth * 1, 2, 3, 4, 5, 5, ... (INT's 10, 20, 30, 40, 50). `growth` defaults to
-      clip(total_steps // 100, 1, 10), so a short run grows by 1, 2, 3, ... steps instead.
-    "curriculum" (GraNT): every step for the first `dense_share` (0.1), then an interval growing
-      linearly with progress from `short` (default max(1, total/100)) to `long` (max(short, total/10)),
-      GraNT's 5 -> 50 on a 500-step run.
+    "incremental" (INT's released strategy): every step for the first `dense_share` (0.25), then 5
+      equal phases whose re-selections fall on the multiples of growth * 1, 2, 3, 4, 5 (INT's 10, 20,
+      30, 40, 50 on its 5000-step runs). `growth` defaults to max(1, round(total_steps / 500)):
+      INT's own table at 5000 steps, intervals of 1, 2, 3, 4, 5 on an epoch-scale run.
+    "curriculum" (GraNT's released strategy): every step for the first `dense_share` (0.1), then a
+      trigger counter (starting at 0) that advances by short + floor((long - short) * step /
+      total_steps) at each re-selection, GraNT's 5 -> 50 on a 500-step run with the defaults
+      short = max(1, round(total/100)), long = max(short, round(total/10)).
   Step 0 always re-selects. Steps outside [0, total_steps) give False. A python int step gives a python
   bool; a jax integer gives a bool jax scalar (a table lookup, fine under `jit`). Pure.
   """
