@@ -27,12 +27,12 @@ def _held(selections: dict) -> list:
   return counts
 
 
-INT_SELECTIONS = [0, 1, 2, 3, 4, 5, 7, 10, 14, 19]
-INT_RATIO = lambda e: 0.2 + 0.08 * math.floor(10 * e / 19)  # noqa: E731
+INT_SELECTIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16]  # INT's incremental, scaled to 20 epochs
+INT_RATIO = lambda e: 0.2 + 0.08 * math.floor(10 * e / 20)  # noqa: E731  INT's step: at most 0.92
 NINT_RATIO = lambda r: 0.2 + 0.08 * math.floor(10 * r / 18)  # noqa: E731  round r = epoch - 1
 GRANT_ROUNDS = [r for r in range(19) if selection.interval_schedule(
     "curriculum", total_steps=19, dense_share=0.1)(r)]
-GRANT_RATIO = lambda r: 0.1 + 0.9 * math.floor(50 * r / 18) / 50  # noqa: E731
+GRANT_RATIO = lambda r: 0.1 + 0.9 * math.floor(50 * r / 19) / 50  # noqa: E731
 COMPLEX = [POOL] + [cf(0.2 + 0.6 * c / 9, POOL) for c in range(10) for _ in range(2 if c < 9 else 1)]
 
 EXPECTED = {
@@ -40,7 +40,7 @@ EXPECTED = {
     "attent_simple": ([POOL] + [cf(0.7, POOL)] * 19, []),
     "attent_complex": (COMPLEX, list(range(1, 20, 2))),
     "random_subset": (COMPLEX, []),
-    "int": (_held({e: cf(INT_RATIO(e), POOL) for e in INT_SELECTIONS}), INT_SELECTIONS[:-1]),
+    "int": (_held({e: cf(INT_RATIO(e), POOL) for e in INT_SELECTIONS}), INT_SELECTIONS),
     "grant_b": (_held({0: POOL, **{r + 1: BATCH * cf(GRANT_RATIO(r), POOL // BATCH)
                                    for r in GRANT_ROUNDS}}), [r + 1 for r in GRANT_ROUNDS]),
     "grant_s": (_held({0: POOL, **{r + 1: (POOL // BATCH) * cf(GRANT_RATIO(r), BATCH)
@@ -57,7 +57,8 @@ def test_preset_counts_and_fresh_passes(name):
   plans = unsharded_plans(name)
   assert [int(p.count) for p in plans] == counts
   assert [t.expected_count(e) for e in range(EPOCHS)] == counts
-  assert [e for e in range(EPOCHS) if t.wants_fresh_scores(e)] == [e for e in fresh if counts[e] < POOL]
+  ratio = t.spec.timetable.ratio  # a selection at ratio 1 is a full epoch, with no scoring pass
+  assert [e for e in range(EPOCHS) if t.wants_fresh_scores(e)] == [e for e in fresh if ratio[e] < 1]
   for plan in plans:
     assert sorted(plan.indices) == list(range(POOL)) and np.all(plan.weights == 1.0)
 
@@ -76,10 +77,10 @@ def test_attent_simple_keeps_the_top_70_percent_of_epoch_0_losses_once():
 
 def test_int_selects_the_top_of_each_fresh_pass_and_reuses_it():
   plans = unsharded_plans("int")
-  for epoch in INT_SELECTIONS[:-1]:
+  for epoch in INT_SELECTIONS:
     count = int(plans[epoch].count)
     assert _kept(plans[epoch]) == set(np_hard_order(fresh_scores(epoch))[:count].tolist())
-  assert _kept(plans[6]) == _kept(plans[5]) and bool(plans[7].reselected)
+  assert _kept(plans[9]) == _kept(plans[8]) and bool(plans[10].reselected)
 
 
 def test_attent_complex_redraws_soft_subsets_between_fresh_passes():
