@@ -10,6 +10,7 @@ allowed values or range.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from attent_jax.selection import sharded, timetable
 from attent_jax.selection.ranking import check_selection_args
@@ -207,18 +208,47 @@ def online_batch(n: int, e: int, **overrides) -> TeacherSpec:
   return _curriculum_spec("online_batch", n, e, defaults, overrides)
 
 
+def _nint_share(initial: float, every: int, floor: float) -> tuple:
+  """NINT's NTK share and refreshes by selection number c = 1, 2, ...: the share is recomputed only
+  when the NTK scores are refreshed (c = 1 and every multiple of `every`), as
+  initial * exp(floor(-c / every)), and held in between; once it would fall below `floor` the NTK
+  part stops (no more refreshes, share 0). Returns (share_at(c), refresh_at(c))."""
+
+  def last_refresh(c: int) -> int:
+    return max(1, c // every * every)
+
+  def share_at(c: int) -> float:
+    share = initial * math.exp(math.floor(-last_refresh(c) / every))
+    return share if share >= floor else 0.0
+
+  def refresh_at(c: int) -> bool:
+    return (c == 1 or c % every == 0) and share_at(c) > 0
+
+  return share_at, refresh_at
+
+
 def nint(n: int, e: int, **overrides) -> TeacherSpec:
-  """NINT (CVPR 2026): one full epoch, then a selection every epoch at INT's ratio (0.2 stepping toward
-  1), mixing round(random_share (0.7) k) uniformly random picks, an NTK-guided share decaying linearly
-  from 1 - random_share to 0 over the rounds (top NTK scores, score_kind "ntk"; the loop computes them,
-  e.g. with attent_jax.ntk), and residual picks (top cached training loss) for the rest. NTK scores are
-  refreshed (fresh pass) every `ntk_every` (10) selections. Counts: N, then at round r = epoch - 1
-  round(N (0.2 + 0.08 floor(10 r / (E - 2)))) (INT's step ratio over the E - 1 rounds)."""
-  o = _options("nint", {**_SELECTION, **_RATIO, "score_kind": "ntk", "random_share": 0.7,
-                        "ntk_every": 10, "warmup_epochs": 1}, overrides)
+  """NINT (CVPR 2026; its released sampler and default config): one full epoch (so the residual
+  picks have losses), then a selection every epoch at a constant ratio 0.2 (`ratio_kind`
+  "constant"; INT's schedules are options). The k picks mix round(random_share (0.7) k) uniformly
+  random ones, round(s_c k) by NTK-guided score (score_kind "ntk", computed by the training loop
+  with `attent_jax.ntk.ntk_guided_scores`) and the rest by residual (top cached training loss). NINT
+  refreshes its NTK scores at selections c = 1, 10, 20, ... (`ntk_every` = 10) and sets the share
+  there to s_c = ntk_share (0.3) * exp(floor(-c / 10)), holding it in between (0.110 up to c = 19,
+  0.041 from 20, 0.015 from 30, ...); below `ntk_min` (1e-3, from c = 60) the NTK part stops.
+  NINT re-selects every training step; this plans per epoch, so c counts epochs (one selection per
+  epoch) and the residual picks rank the cached training losses rather than a fresh forward pass.
+  Counts: N, then round(0.2 N) every epoch; NTK scoring passes before epochs 1 and 10 (c = 1, 10)."""
+  o = _options("nint", {**_SELECTION, **_RATIO, "ratio_kind": "constant", "score_kind": "ntk",
+                        "random_share": 0.7, "ntk_share": 0.3, "ntk_every": 10, "ntk_min": 1e-3,
+                        "warmup_epochs": 1}, overrides)
+  for name in ("random_share", "ntk_share", "ntk_min"):
+    value = o[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+      raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
   share = o["random_share"]
-  if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0:
-    raise ValueError(f"random_share must lie in [0, 1], got {share!r}")
+  if share + o["ntk_share"] > 1.0:
+    raise ValueError(f"random_share + ntk_share must be <= 1, got {share} + {o['ntk_share']}")
   if o["method"] != "hard" or o["granularity"] != "pool":
     raise ValueError("nint picks by hard top-k over the pool: method must be 'hard' and granularity "
                      "'pool' (use random_subset(like='nint') for a random baseline)")
@@ -226,10 +256,11 @@ def nint(n: int, e: int, **overrides) -> TeacherSpec:
   warmup = _warmup(o, e)
   rounds = e - warmup
   check_ratio("ratio_start", o["ratio_start"]), check_ratio("ratio_end", o["ratio_end"])
-  decay = lambda r: (1.0 - share) * (1.0 - r / max(rounds - 1, 1))  # noqa: E731
+  share_at, refresh_at = _nint_share(float(o["ntk_share"]), every, float(o["ntk_min"]))
+  fresh = o["source"] == "fresh"
   table = timetable.curriculum(e, warmup, _ratios(o, rounds), lambda r: True,
-                               fresh_at=lambda s: o["source"] == "fresh" and s % every == 0,
-                               ntk_share_at=decay)
+                               fresh_at=lambda s: fresh and refresh_at(s + 1),
+                               ntk_share_at=lambda r: share_at(r + 1))
   return _spec("nint", n, table, o, random_share=float(share))
 
 
