@@ -32,6 +32,7 @@ from attent_jax import metrics as metrics_lib
 from attent_jax import probe as probe_lib
 from attent_jax import sharding as sharding_lib
 from attent_jax.train import steps as steps_lib
+from attent_jax.train.ntk_scores import NTKScorer
 from attent_jax.train.state import init_state
 from attent_jax.train.timing import Stopwatch
 
@@ -97,7 +98,7 @@ class _Run:
     self.steps = steps_lib.CompiledSteps(self.exp.task, self.exp.optimizer, self.exp.teacher,
                                          self.exp.mesh, state, teacher_state, rules)
     self.state, self.teacher_state = self.steps.place(state, teacher_state)
-    self.plan = None
+    self.plan, self.ntk_scorer = None, None
     self.epoch, self.batch_in_epoch, self.history = 0, -1, []
     self.clock = Stopwatch()
     self.checkpointer = checkpoint_lib.Checkpointer(self.workdir, fingerprint=self.exp.fingerprint,
@@ -153,15 +154,12 @@ class _Run:
                                                 scores.astype(np.float32), np.ones(pool.size, bool))
 
   def _ntk_scores(self) -> np.ndarray:
-    from attent_jax import ntk  # pylint: disable=g-import-not-at-top
-    task, pool = self.exp.task, self.exp.train_pool
-    params = task.combine(self.state.params, self.state.frozen)
+    pool = self.exp.train_pool
+    if self.ntk_scorer is None:  # one scorer per run: its scoring function compiles once
+      self.ntk_scorer = NTKScorer(self.exp.task, self.config.train.eval_batch_size)
     features = data_lib.model_features(pool, np.arange(pool.size))
     features["mask"] = np.ones(pool.size, bool)
-    return np.asarray(ntk.ntk_guided_scores(
-        lambda p, x: task.outputs(p, x), params, features,
-        lambda outputs, x: task.losses_from_outputs(outputs, x),
-        chunk_size=self.config.train.eval_batch_size))
+    return self.ntk_scorer(self.state.params, self.state.frozen, features)
 
   def _set_plan(self, plan):
     count = int(plan.count)
