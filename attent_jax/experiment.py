@@ -27,7 +27,7 @@ from attent_jax.train import lr_floor
 _MODELS = {"vit": (vit.ViTConfig, vit.build), "gpt": (gpt.GPTConfig, gpt.build),
            "mae": (mae.MAEConfig, mae.build)}
 TEACHERS = tuple(selection.PRESETS)
-_GROUPED_PRESETS = ("grant_b", "grant_s", "online_batch")  # Selection within groups of batch_size.
+_GROUPED_PRESETS = ("grant_b", "grant_s")  # Selection within groups of batch_size.
 
 
 @dataclasses.dataclass

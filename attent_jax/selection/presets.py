@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from attent_jax.selection import online_batch as online_batch_rule
 from attent_jax.selection import sharded, timetable
 from attent_jax.selection.ranking import check_selection_args
 from attent_jax.selection.schedules import (
@@ -198,14 +199,23 @@ def infobatch(n: int, e: int, **overrides) -> TeacherSpec:
 
 
 def online_batch(n: int, e: int, **overrides) -> TeacherSpec:
-  """Online batch selection (Loshchilov & Hutter, 2015), top-b form: one full epoch, then every epoch
-  the pool is shuffled into super-batches of super_batch_size (default batch_size / ratio, so each
-  yields one training batch) and the top b = round(ratio * size) of each by cached training loss are
-  kept. Needs batch_size. Counts: b per full super-batch plus round(ratio * rest)."""
-  defaults = {**_SELECTION, **_RATIO, **_INTERVAL, "granularity": "super_batch", "source": "cached",
-              "ratio_start": 0.5, "ratio_kind": "constant", "super_batch_size": None,
-              "warmup_epochs": 1}
-  return _curriculum_spec("online_batch", n, e, defaults, overrides)
+  """Online batch selection (Loshchilov & Hutter, 2015): one full epoch, then every epoch the pool
+  is ranked by each example's latest known loss (the cached training losses) and round(ratio_start
+  (0.5) N) examples are drawn without replacement with probability decaying exponentially in the
+  rank, exp(-log(pressure) rank / N): the top-ranked example is `pressure` (100, the paper's
+  s_e0 = 10^2) times as likely as the last (see `selection.online_batch`). The paper draws every
+  batch from that distribution as it trains; this draws the epoch's examples at once and re-ranks
+  between epochs. Counts: N, then round(0.5 N) every epoch."""
+  o = _options("online_batch", {**_SELECTION, **_RATIO, **_INTERVAL, "source": "cached",
+                                "ratio_start": 0.5, "ratio_kind": "constant",
+                                "pressure": online_batch_rule.DEFAULT_PRESSURE, "warmup_epochs": 1},
+               overrides)
+  if o["method"] != "hard" or o["granularity"] != "pool":
+    raise ValueError("online_batch samples by loss rank over the pool: do not override method or "
+                     "granularity (use random_subset(like='online_batch') for a random baseline)")
+  pressure = online_batch_rule.check_pressure(o["pressure"])
+  spec = _curriculum_spec("online_batch", n, e, o, {})
+  return dataclasses.replace(spec, pressure=pressure)
 
 
 def _nint_share(initial: float, every: int, floor: float) -> tuple:
@@ -274,7 +284,7 @@ def random_subset(n: int, e: int, like: str = "attent_complex", **overrides) -> 
   spec = PRESETS[like](n, e, **overrides)
   table = dataclasses.replace(spec.timetable, fresh=spec.timetable.fresh & False)
   return dataclasses.replace(spec, name="random_subset", method="random", timetable=table,
-                             random_share=None, score_kind="loss", source="cached")
+                             random_share=None, pressure=None, score_kind="loss", source="cached")
 
 
 PRESETS = {

@@ -44,7 +44,7 @@ EXPECTED = {
                                    for r in GRANT_ROUNDS}}), [r + 1 for r in GRANT_ROUNDS]),
     "grant_s": (_held({0: POOL, **{r + 1: (POOL // BATCH) * cf(GRANT_RATIO(r), BATCH)
                                    for r in GRANT_ROUNDS}}), [r + 1 for r in GRANT_ROUNDS]),
-    "online_batch": ([POOL] + [(POOL // 16) * cf(0.5, 16)] * 19, []),
+    "online_batch": ([POOL] + [cf(0.5, POOL)] * 19, []),
     "nint": ([POOL] + [cf(0.2, POOL)] * 19, [1, 10]),  # NTK refreshes at selections 1 and 10
 }
 
