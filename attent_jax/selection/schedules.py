@@ -2,8 +2,9 @@
 
 Both are pure functions of an integer step (an epoch, a selection round or a training step: whatever the
 caller counts). `ratio_schedule` follows INT's and AtteNT's schedules, `interval_schedule` INT's
-`incremental` interval and GraNT's curriculum. Both accept python ints (returning python values, for
-host-side planning) and traced or concrete jax integers (returning jax values, for use under `jit`).
+`incremental` interval and GraNT's curriculum. Both plan on the host: they take python (or numpy)
+ints and return python values; a jitted consumer looks the planned values up in a table (as the
+teacher does with its timetable).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import jax.numpy as jnp
 import numpy as np
 
 RATIO_KINDS = ("constant", "linear", "step", "cosine")
@@ -52,8 +52,10 @@ def count_for(ratio: float, size: int) -> int:
   return int(min(size, max(1, math.floor(float(ratio) * size + 0.5))))
 
 
-def _is_host_int(step) -> bool:
-  return isinstance(step, (int, np.integer)) and not isinstance(step, bool)
+def _host_int(step) -> int:
+  if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+    raise ValueError(f"step must be a python or numpy int (schedules plan on the host), got {step!r}")
+  return int(step)
 
 
 def ratio_schedule(
@@ -64,10 +66,9 @@ def ratio_schedule(
   kinds: "constant" (always `start`), "linear", "step" (INT: start + floor(stages * t) / stages *
   (end - start) with t = step / total_steps, i.e. `stages` equal stages, reaching `end` at total_steps),
   "cosine" (half-cosine: start + (end - start) * (1 - cos(pi t)) / 2). start > end gives the decreasing
-  variants. Steps outside [0, total_steps] are clipped. A python int step gives a python float; a jax
-  integer (traced or not) gives a float32 jax scalar, so the schedule works inside `jit` with no
-  retrace.
-  Pure. Raises ValueError for an unknown kind or a ratio outside (0, 1].
+  variants. Steps outside [0, total_steps] are clipped. Takes a python int, returns a python float.
+  Pure. Raises ValueError for an unknown kind or a ratio outside (0, 1] (and the schedule, for a
+  step that is not an int).
   """
   check_choice("kind", kind, RATIO_KINDS)
   start = check_ratio("start", start)
@@ -75,22 +76,17 @@ def ratio_schedule(
   total_steps = check_int("total_steps", total_steps, 1)
   stages = check_int("stages", stages, 1)
 
-  def formula(xp, step):
-    step = xp.clip(step, 0, total_steps)
+  def schedule(step):
+    step = min(max(_host_int(step), 0), total_steps)
     if kind == "constant":
-      fraction = step * 0.0
+      fraction = 0.0
     elif kind == "linear":
       fraction = step / total_steps
     elif kind == "step":  # integer arithmetic: exact stage boundaries
       fraction = ((stages * step) // total_steps) / stages
     else:
-      fraction = (1.0 - xp.cos(math.pi * step / total_steps)) / 2.0
-    return start + (end - start) * fraction
-
-  def schedule(step):
-    if _is_host_int(step):
-      return float(formula(np, np.int64(step)))
-    return formula(jnp, jnp.asarray(step, jnp.int32)).astype(jnp.float32)
+      fraction = (1.0 - math.cos(math.pi * step / total_steps)) / 2.0
+    return float(start + (end - start) * fraction)
 
   return schedule
 
@@ -149,8 +145,8 @@ def interval_schedule(
       trigger counter (starting at 0) that advances by short + floor((long - short) * step /
       total_steps) at each re-selection, GraNT's 5 -> 50 on a 500-step run with the defaults
       short = max(1, round(total/100)), long = max(short, round(total/10)).
-  Step 0 always re-selects. Steps outside [0, total_steps) give False. A python int step gives a python
-  bool; a jax integer gives a bool jax scalar (a table lookup, fine under `jit`). Pure.
+  Step 0 always re-selects. Steps outside [0, total_steps) give False. Takes a python int, returns a
+  python bool. Pure.
   """
   check_choice("kind", kind, INTERVAL_KINDS)
   total_steps = check_int("total_steps", total_steps, 1)
@@ -179,11 +175,8 @@ def interval_schedule(
     table = _curriculum_table(total_steps, 0.1 if dense_share is None else dense_share, short, long)
 
   def reselect(step):
-    if _is_host_int(step):
-      return bool(0 <= step < total_steps and table[step])
-    step = jnp.asarray(step, jnp.int32)
-    inside = (step >= 0) & (step < total_steps)
-    return inside & jnp.asarray(table)[jnp.clip(step, 0, total_steps - 1)]
+    step = _host_int(step)
+    return bool(0 <= step < total_steps and table[step])
 
   return reselect
 

@@ -1,9 +1,7 @@
-"""ratio_schedule and interval_schedule against hand-written references, on python and traced ints."""
+"""ratio_schedule and interval_schedule against hand-written references and the relatives' code."""
 
 import math
 
-import chex
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -20,8 +18,7 @@ def _reference_ratio(kind, start, end, total, stages, step):
 
 @pytest.mark.parametrize("kind", selection.RATIO_KINDS)
 @pytest.mark.parametrize("start,end", [(0.2, 1.0), (0.9, 0.3)])
-def test_ratio_schedule_python_and_traced(kind, start, end):
-  chex.clear_trace_counter()
+def test_ratio_schedule_matches_the_reference(kind, start, end):
   schedule = selection.ratio_schedule(kind, start=start, end=end, total_steps=37, stages=10)
   steps = list(range(-2, 41))
   expected = [_reference_ratio(kind, start, end, 37, 10, s) for s in steps]
@@ -30,8 +27,8 @@ def test_ratio_schedule_python_and_traced(kind, start, end):
   np.testing.assert_allclose(host, expected, rtol=0, atol=1e-12)
   assert host[2] == start  # step 0; step total_steps: end (constant: start)
   assert host[-4] == pytest.approx(start if kind == "constant" else end)
-  traced = jax.jit(jax.vmap(chex.assert_max_traces(schedule, n=1)))(jnp.arange(-2, 41))
-  np.testing.assert_allclose(traced, expected, rtol=0, atol=1e-6)
+  with pytest.raises(ValueError, match="step"):
+    schedule(jnp.int32(3))  # host planning only: a jitted consumer looks values up in a table
 
 
 def test_step_schedule_has_stages_equal_steps():
@@ -80,10 +77,11 @@ def test_interval_curriculum_follows_grant():
   assert len(steps) == 91 and steps[:68] == list(range(68)) and steps[68:71] == [73, 83, 94]
 
 
-def test_interval_traced_matches_host():
+def test_interval_outside_the_run_and_non_int_steps():
   reselect = selection.interval_schedule("incremental", total_steps=50)
-  traced = jax.jit(jax.vmap(reselect))(jnp.arange(-1, 52))
-  np.testing.assert_array_equal(traced, [reselect(s) for s in range(-1, 52)])
+  assert not reselect(-1) and not reselect(50) and reselect(np.int64(0))
+  with pytest.raises(ValueError, match="step"):
+    reselect(1.0)
 
 
 def test_count_for_rounds_half_up():
