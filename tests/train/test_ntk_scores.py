@@ -4,8 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from attent_jax import losses, tasks
-from attent_jax.train.ntk_scores import NTKScorer
+from attent_jax import kinds, losses, tasks
+from attent_jax.train.ntk_scores import pool_ntk_scores
 
 B, N, P, R = 5, 4, 3, 2
 TRACES = {"apply": 0}
@@ -34,7 +34,7 @@ def _setup(seed=0):
   params = {"base": {"w": rng.standard_normal((P, P)).astype(np.float32)},
             "lora": {"a": rng.standard_normal((P, R)).astype(np.float32),
                      "b": rng.standard_normal((R, P)).astype(np.float32)}}
-  task = tasks.Task(kind="masked_autoencoder", apply_fn=_tiny_mae, params=params,
+  task = tasks.Task(kind=kinds.get("mae"), apply_fn=_tiny_mae, params=params,
                     partition=_lora_partition, combine=_lora_combine)
   features = {"patches": rng.standard_normal((B, N, P)).astype(np.float32),
               "mask": np.ones(B, bool)}
@@ -57,21 +57,19 @@ def _dense_reference(trainable, frozen, features):
 def test_scores_take_the_trainable_parameters_only_and_accept_dict_outputs():
   task, params, features = _setup()
   trainable, frozen = task.partition(params)
-  scorer = NTKScorer(task, chunk_size=2)
-  scores = scorer(trainable, frozen, features)
+  scores = pool_ntk_scores(task, trainable, frozen, features, chunk_size=2)
   assert scores.shape == (B,) and scores.dtype == np.float32
   np.testing.assert_allclose(scores, _dense_reference(trainable, frozen, features), rtol=1e-4)
-  everything = NTKScorer(tasks.Task(kind="masked_autoencoder", apply_fn=_tiny_mae, params=params),
-                         chunk_size=2)(params, {}, features)
+  everything = pool_ntk_scores(tasks.Task(kind=kinds.get("mae"), apply_fn=_tiny_mae, params=params),
+                               params, {}, features, chunk_size=2)
   assert not np.allclose(everything, scores)  # the frozen base would change the kernel
 
 
 def test_a_second_scoring_call_does_not_recompile():
   task, params, features = _setup(1)
   trainable, frozen = task.partition(params)
-  scorer = NTKScorer(task, chunk_size=None)
-  first = scorer(trainable, frozen, features)
+  first = pool_ntk_scores(task, trainable, frozen, features, chunk_size=None)
   traces = TRACES["apply"]
   moved = jax.tree.map(lambda a: a + 0.1, trainable)  # the next epoch's parameters
-  second = scorer(moved, frozen, features)
+  second = pool_ntk_scores(task, moved, frozen, features, chunk_size=None)
   assert TRACES["apply"] == traces and not np.allclose(first, second)
