@@ -18,12 +18,12 @@ import optax
 
 from attent_jax import data as data_lib
 from attent_jax import kinds
+from attent_jax import lr_floor
 from attent_jax import selection
 from attent_jax import sharding as sharding_lib
 from attent_jax import tasks as tasks_lib
 from attent_jax.models import lora
 from attent_jax.selection.timetable import SELECT
-from attent_jax.train import lr_floor
 
 _GROUPED_PRESETS = ("grant_b", "grant_s")  # Selection within groups of batch_size.
 

@@ -168,7 +168,7 @@ def grant_b(n: int, e: int, **overrides) -> TeacherSpec:
   `schedules.interval_schedule("curriculum")`, which keeps GraNT's catch-up after the dense phase).
   After every re-selection epoch the learning rate is raised back to `lr_floor` (0.5) times the
   peak learning rate when it has decayed below (GraNT's 0.005 with base LR 0.01 on ogbg-molhiv; the
-  training stack applies it, `attent_jax.train.lr_floor`); None turns it off.
+  training stack applies it, `attent_jax.lr_floor`); None turns it off.
   Counts: batch_size * round(ratio * (N // batch_size))."""
   return _grant("grant_b", "batch", n, e, overrides)
 

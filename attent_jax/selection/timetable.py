@@ -32,7 +32,7 @@ class Timetable:
   ratio float64 (share of the pool trained on, 1.0 on FULL epochs, the reused ratio on REUSE epochs);
   ntk_share float64 (NINT: share of the picks made by NTK score; 0 for other teachers).
   lr_floor: None, or (GraNT) the learning rate, as a share of the peak learning rate, that training
-  raises the LR back to after every SELECT epoch (`attent_jax.train.lr_floor` applies it).
+  raises the LR back to after every SELECT epoch (`attent_jax.lr_floor` applies it).
   """
   phase: np.ndarray
   fresh: np.ndarray

@@ -9,7 +9,7 @@ import pytest
 
 from attent_jax import experiment, selection
 from attent_jax.selection.timetable import SELECT
-from attent_jax.train import lr_floor
+from attent_jax import lr_floor
 
 
 def _grant_reference(base, raises, floor, total):

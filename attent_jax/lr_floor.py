@@ -1,5 +1,8 @@
 """GraNT's learning-rate floor: after every re-selection epoch the LR is raised back to a floor.
 
+Part of the training stack (`experiment.make_optimizer` applies it when the teacher's timetable sets
+`lr_floor`); it lives beside `experiment.py`, which builds the optimizer.
+
 GraNT's released training loop (its ogbg configs, under a ReduceLROnPlateau scheduler) sets
 lr = max(floor, lr) at the end of every epoch that re-selected its subset; the scheduler then keeps
 decaying multiplicatively from the raised value. Here the base schedule is a step-indexed optax
