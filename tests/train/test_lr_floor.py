@@ -54,6 +54,9 @@ def test_grant_presets_enable_the_floor_in_make_optimizer():
   t = selection.make_teacher("grant_b", pool_size=64, total_epochs=40, batch_size=8)
   assert t.spec.timetable.lr_floor == 0.5
   assert selection.make_teacher("int", pool_size=64, total_epochs=4).spec.timetable.lr_floor is None
+  control = selection.make_teacher("random_subset", like="grant_b", pool_size=64, total_epochs=40,
+                                   batch_size=8)
+  assert control.spec.timetable.lr_floor == 0.5  # the control keeps the whole timetable
   config = ml_collections.ConfigDict({"train": {
       "learning_rate": 0.01, "warmup_steps": 0, "min_learning_rate_ratio": 0.0, "grad_clip": 0.0,
       "weight_decay": 0.0}})
