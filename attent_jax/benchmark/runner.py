@@ -17,7 +17,7 @@ from typing import Any
 
 import jax
 
-from attent_jax import report, tasks, train
+from attent_jax import tasks, train
 from attent_jax.benchmark import settings as settings_lib
 
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "chex", "numpy", "orbax-checkpoint", "tensorflow-datasets",
@@ -39,9 +39,19 @@ def machine() -> dict:
           "load_average_at_start": list(os.getloadavg()), "packages": versions}
 
 
+# The one place that says which metric judges a run: (history key, higher is better) per task kind.
+TARGET_METRICS = {"classify": ("eval/accuracy", True), "language_model": ("eval/loss", False),
+                  "masked_autoencoder": ("eval/probe_accuracy", True)}
+
+
 def metric_of(config) -> tuple[str, bool]:
   """(history key of the task's quality metric, higher is better)."""
-  return report.TARGET_METRICS[tasks.KINDS[config.model.kind]]
+  return TARGET_METRICS[tasks.KINDS[config.model.kind]]
+
+
+def run_dir(workdir: pathlib.Path, method: str, seed: int) -> pathlib.Path:
+  """Where one run lives: workdir/<method>/seed<seed>, "full_data@50%" spelled "full_data_at_50pct"."""
+  return workdir / method.replace("@", "_at_").replace("%", "pct") / f"seed{seed}"
 
 
 def _finished_history(workdir: pathlib.Path) -> list[dict] | None:
@@ -92,9 +102,9 @@ def run_methods(task: str, teachers: Mapping[str, settings_lib.TeacherChoice], s
   for seed in seeds:
     for method, teacher in teachers.items():
       config = settings_lib.build_config(task, teacher, seed, smoke=smoke, extra_overrides=overrides)
-      run_dir = workdir / method / f"seed{seed}"
-      print(f"=== seed {seed}, {method}: {teacher.describe()} -> {run_dir}", flush=True)
-      history = run_one(config, run_dir, progress=progress)
+      directory = run_dir(workdir, method, seed)
+      print(f"=== seed {seed}, {method}: {teacher.describe()} -> {directory}", flush=True)
+      history = run_one(config, directory, progress=progress)
       histories[method].append(history)
       last = history[-1]
       metric, _ = metric_of(config)
