@@ -26,13 +26,14 @@ def _num(value, digits: int = 1, signed: bool = False) -> str:
 
 
 def _cell(spread: Mapping, digits: int = 1, pct: bool = False, signed: bool = False) -> str:
-  """'median [min, max]' (+ 'k/n reached' when some never reached); the median alone for one run."""
+  """'median [min, max] (k/n reached)' over seeds ('k/n reached' only when some never reached); the
+  value alone for one run."""
   unit = "%" if pct else ""
   text = _num(spread["median"], digits, signed) + (unit if spread["median"] is not None else "")
   if spread["n"] > 1:
     text += f" [{_num(spread['min'], digits, signed)}, {_num(spread['max'], digits, signed)}]"
-  if spread["reached"] < spread["n"]:
-    text += f" ({spread['reached']}/{spread['n']} reached)"
+    if spread["reached"] < spread["n"]:
+      text += f" ({spread['reached']}/{spread['n']} reached)"
   return text
 
 
@@ -61,11 +62,12 @@ COLUMNS: dict[str, tuple[str, _Cell]] = {
     "to_seed": ("s to same-seed baseline final", lambda m, a, s, t: _cell(a["to_seed"])),
     "saved_seed": ("saved", lambda m, a, s, t: _cell(a["saved_seed"], 1, True)),
     "to_median": ("s to median baseline final", lambda m, a, s, t: _cell(a["to_median"])),
-    "saved_median": ("saved", lambda m, a, s, t: _cell(a["saved_median"], 1, True)),
+    "saved_median": ("saved to median baseline final", lambda m, a, s, t: _cell(a["saved_median"], 1, True)),
     "to_median_no_eval": ("s to median baseline final, eval excluded",
                           lambda m, a, s, t: _cell(a["to_median_no_eval"])),
     "saved_median_no_eval": ("saved", lambda m, a, s, t: _cell(a["saved_median_no_eval"], 1, True)),
-    "gain": ("gain over the full-data frontier at its wall-clock", _gain),
+    "gain": ("gain over the full-data frontier at its wall-clock",
+             lambda m, a, s, t: _gain(m, a, s)),
 }
 MAIN = ("method", "teacher", "final", "total", "split", "examples", "to_seed", "saved_seed",
         "to_median", "saved_median", "gain")

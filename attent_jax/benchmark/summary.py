@@ -205,7 +205,8 @@ def describe_frontier_gain(verdict: Mapping) -> str:
              f"above it on {verdict['frontier_seeds_above']}/{verdict['frontier_seeds']} seeds")
     text += outside_note(verdict["frontier_outside"])
   if "frontier_ok" in verdict:
-    text += f" (target: above it on every seed), {'met' if verdict['frontier_ok'] else 'MISSED'}"
+    outcome = {True: "met", False: "MISSED", None: "not shown"}[verdict["frontier_ok"]]
+    text += f" (target: above it on every seed), {outcome}"
   return text
 
 
