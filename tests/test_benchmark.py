@@ -100,7 +100,6 @@ def test_smoke_benchmark_writes_record(data_dirs, tmp_path):
   assert methods["attent_paper"]["runs"][0]["score"] > 0  # fresh scoring passes are counted
   assert methods["full_data"]["runs"][0]["saved_seed"] == pytest.approx(0.0)
   assert methods["full_data"]["runs"][0]["examples"] > methods["attent_paper"]["runs"][0]["examples"]
-  assert methods["full_data@67%"]["runs"][0]["total"] < methods["full_data"]["runs"][0]["total"]
   frontier = record["summary"]["frontier"]
   assert frontier["methods"] == ["full_data@67%", "full_data"] and frontier["epochs"] == [2, 3]
   for method in settings.SLOTS[1:]:
