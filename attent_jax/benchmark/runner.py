@@ -17,7 +17,7 @@ from typing import Any
 
 import jax
 
-from attent_jax import tasks, train
+from attent_jax import kinds, train
 from attent_jax.benchmark import settings as settings_lib
 
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "chex", "numpy", "orbax-checkpoint", "tensorflow-datasets",
@@ -39,14 +39,11 @@ def machine() -> dict:
           "load_average_at_start": list(os.getloadavg()), "packages": versions}
 
 
-# The one place that says which metric judges a run: (history key, higher is better) per task kind.
-TARGET_METRICS = {"classify": ("eval/accuracy", True), "language_model": ("eval/loss", False),
-                  "masked_autoencoder": ("eval/probe_accuracy", True)}
-
-
 def metric_of(config) -> tuple[str, bool]:
-  """(history key of the task's quality metric, higher is better)."""
-  return TARGET_METRICS[tasks.KINDS[config.model.kind]]
+  """(history key of the task's quality metric, higher is better): the one lookup of the metric that
+  judges a run, from the model kind's record in `attent_jax.kinds`."""
+  kind = kinds.get(config.model.kind)
+  return kind.target_metric, kind.higher_is_better
 
 
 def run_dir(workdir: pathlib.Path, method: str, seed: int) -> pathlib.Path:
