@@ -67,7 +67,7 @@ def _two_seed_table(teacher_runs, higher_is_better=True):
 
 def test_summarize_records_the_frontier_and_per_seed_gains():
   # Seed 0 ends at 0.77 after 75 s (frontier 0.75 there); seed 1 at 0.70 after 30 s (before the
-  # shortest budget: compared with its 0.72).
+  # fastest budget: compared with its 0.72).
   table = _two_seed_table([_history([(40, 0.6), (75, 0.77)]), _history([(30, 0.70)])])
   line = table["frontier"]
   assert line["methods"] == ["full_data@50%", "full_data"] and line["epochs"] == [2, 4]
@@ -98,9 +98,9 @@ def test_verdict_and_sentence_on_the_frontier():
   above = _two_seed_table([_history([(75, 0.79)]), _history([(200, 0.9)])])
   verdict = summary.verdict(above, target, best="teacher")
   assert verdict["frontier_ok"] and verdict["frontier_outside"] == {"before": 0, "after": 1}
-  assert "1 slower than the longest budget" in summary.describe_verdict(verdict)
+  assert "1 run slower than every budget, compared with the slowest" in summary.describe_verdict(verdict)
   assert summary.frontier_sentence(above).startswith(
-      "Above the full-data frontier at their own wall-clock: teacher (gain: teacher +0.0600 (1 slower")
+      "Above the full-data frontier at their own wall-clock: teacher (gain: teacher +0.0600 (1 run slower")
 
 
 def test_lower_is_better_gain_in_a_table():

@@ -29,7 +29,7 @@ def value_at(points: Sequence[tuple[float, float]], seconds: float) -> tuple[flo
   points: (seconds, metric) of two or more budgets, in any order. Inside their range of seconds the
   value is interpolated linearly between the two neighbouring points ("inside"). Faster than every
   budget, it is the fastest budget's value ("before": a conservative comparison for the run, whose
-  true frontier value is lower); slower than every budget, the slowest budget's value ("after": a
+  true frontier value is worse); slower than every budget, the slowest budget's value ("after": a
   generous one, since more epochs would have gained more)."""
   ordered = sorted((float(s), float(v)) for s, v in points)
   if len(ordered) < 2:

@@ -119,9 +119,9 @@ def describe_frontier(summary: Mapping) -> str:
           f"epochs): {budgets}. 'gain' is a run's final metric minus the frontier's at the run's own "
           "wall-clock (interpolated linearly in seconds between the budgets of the same seed; for a "
           "loss, the frontier's minus the run's): positive means above the frontier, better than "
-          "simply training full data for fewer epochs. 'clamped': the run was faster than the "
-          "shortest budget or slower than the longest, and was compared with that budget's final, "
-          "not an extrapolation.")
+          "simply training full data for fewer epochs. 'clamped': the run was faster (or slower) "
+          "than every budget of its seed and was compared with the fastest (or slowest) budget's "
+          "final, not with an extrapolation.")
 
 
 def describe_settings(overrides: Mapping) -> str:

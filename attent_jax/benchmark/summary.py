@@ -229,8 +229,9 @@ def frontier_sentence(summary: Mapping) -> str:
 
 
 def outside_note(outside: Mapping[str, int]) -> str:
-  """" (k faster than the shortest budget, ...)" for runs compared with the frontier's end, or ""."""
-  words = {frontier_lib.BEFORE: "faster than the shortest budget: compared with its final",
-           frontier_lib.AFTER: "slower than the longest budget: compared with its final"}
-  notes = [f"{n} {words[side]}" for side, n in outside.items() if n]
+  """" (k run(s) faster than every budget, ...)" for runs compared with an end of the frontier (not
+  extrapolated), or ""."""
+  words = {frontier_lib.BEFORE: "faster than every budget, compared with the fastest one's final",
+           frontier_lib.AFTER: "slower than every budget, compared with the slowest one's final"}
+  notes = [f"{n} run{'s' if n > 1 else ''} {words[side]}" for side, n in outside.items() if n]
   return f" ({'; '.join(notes)})" if notes else ""
