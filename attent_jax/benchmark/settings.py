@@ -26,7 +26,8 @@ BASELINE = "full_data"
 SLOTS = ("full_data", "attent_paper", "attent_best", "random_subset", "infobatch")
 # Full data at these fractions of the config's epochs (rounded to whole epochs); 1.0 is the baseline.
 FRONTIER = (0.5, 0.75, 1.0)
-FRONTIER_OF_3_EPOCHS = (1 / 3, 2 / 3, 1.0)  # Tasks (and :smoke configs) of 3 epochs: 1, 2, 3 epochs.
+FRONTIER_OF_3_EPOCHS = (1 / 3, 2 / 3, 1.0)  # Tasks of 3 epochs: 1, 2 and 3 epochs.
+SMOKE_FRONTIER = (0.5, 1.0)  # :smoke configs (a pipeline check): two budgets, e.g. 2 and 3 epochs.
 # Options that only say how a subset is ranked; a random subset on the same timetable drops them.
 _RANKING_ONLY = ("method", "temperature", "normalize", "score_kind", "impl")
 
@@ -74,7 +75,7 @@ class TaskSettings:
   smoke_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   base_task: str | None = None
   frontier: tuple[float, ...] = FRONTIER
-  smoke_frontier: tuple[float, ...] = FRONTIER_OF_3_EPOCHS
+  smoke_frontier: tuple[float, ...] = SMOKE_FRONTIER
 
 
 _INFOBATCH = TeacherChoice("infobatch", {}, "InfoBatch defaults: prune 0.5 below-mean, last 12.5% full")
