@@ -100,7 +100,8 @@ def test_verdict_and_sentence_on_the_frontier():
   assert verdict["frontier_ok"] and verdict["frontier_outside"] == {"before": 0, "after": 1}
   assert "1 run slower than every budget, compared with the slowest" in summary.describe_verdict(verdict)
   assert summary.frontier_sentence(above).startswith(
-      "Above the full-data frontier at their own wall-clock: teacher (gain: teacher +0.0600 (1 run slower")
+      "Above the full-data frontier at their own wall-clock: teacher "
+      "(gain: teacher +0.0600 (1 run slower")
 
 
 def test_lower_is_better_gain_in_a_table():
