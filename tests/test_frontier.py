@@ -136,3 +136,22 @@ def test_per_seed_table_and_clamped_marks():
   main = render.table(table, teachers, render.MAIN)
   assert "+0.0000 [-0.0200, +0.0200] (1/2 clamped)" in main
   assert "55.0 s" in render.describe_frontier(table)
+
+
+def test_a_frontier_budget_anneals_its_learning_rate_over_its_own_epochs(data_dirs):
+  """`full_data@50%` is not the first half of the full run: its cosine reaches the floor at its end."""
+  from attent_jax import experiment  # pylint: disable=g-import-not-at-top
+  tfds_dir, _, _ = data_dirs
+  (short_key, short), (_, full) = settings.frontier_teachers((0.5,), 10).items()
+  assert short_key == "full_data@50%"
+  built = {}
+  for name, teacher in (("short", short), ("full", full)):
+    config = settings.build_config("vit_digits", teacher, 0,
+                                   extra_overrides={"data.data_dir": tfds_dir})
+    built[name] = experiment.build(config)
+  train = built["full"].config.train
+  floor = train.learning_rate * train.min_learning_rate_ratio
+  short_steps, full_steps = (sum(built[n].steps_per_epoch) for n in ("short", "full"))
+  assert len(built["short"].steps_per_epoch) == 5 and short_steps * 2 == full_steps
+  assert float(built["short"].learning_rate(short_steps)) == pytest.approx(floor, rel=1e-5)
+  assert float(built["full"].learning_rate(short_steps)) > 10 * floor  # Mid-anneal there.
