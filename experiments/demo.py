@@ -22,9 +22,14 @@ _SMOKE = flags.DEFINE_bool("smoke", False, "A seconds-long version (tests).")
 
 def main(argv):
   del argv
+  try:
+    budgets = tuple(float(b) for b in _BUDGETS.value)
+  except ValueError as error:
+    raise app.UsageError(f"--budgets={','.join(_BUDGETS.value)}: expected fractions such as "
+                         f"0.5,0.75,1.0 ({error})") from error
   quiet_logs.keep_library_logs_to_warnings()
   demo.run_demo(_WORKDIR.value, fashion_mnist_dir=_FASHION_MNIST_DIR.value, smoke=_SMOKE.value,
-                budgets=tuple(float(b) for b in _BUDGETS.value))
+                budgets=budgets)
 
 
 if __name__ == "__main__":
