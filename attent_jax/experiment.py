@@ -20,14 +20,16 @@ import optax
 
 from attent_jax import data as data_lib
 from attent_jax import kinds
+from attent_jax import lr_floor
 from attent_jax import selection
 from attent_jax import sharding as sharding_lib
 from attent_jax import tasks as tasks_lib
 from attent_jax.data import sft
 from attent_jax.data import tokenizer as tokenizer_lib
 from attent_jax.models import lora
+from attent_jax.selection.timetable import SELECT
 
-_GROUPED_PRESETS = ("grant_b", "grant_s", "online_batch")  # Selection within groups of batch_size.
+_GROUPED_PRESETS = ("grant_b", "grant_s")  # Selection within groups of batch_size.
 _COMPUTE_FIELDS = ("dtype", "attention", "remat")  # config.model fields a loaded checkpoint keeps.
 
 
@@ -176,13 +178,19 @@ def make_teacher(config, pool_size: int) -> selection.Teacher:
                                 total_epochs=config.train.epochs, **overrides)
 
 
-def make_optimizer(config, steps_per_epoch):
+def make_optimizer(config, steps_per_epoch, timetable: selection.Timetable | None = None):
+  """AdamW on a warmup-cosine schedule over the run's steps; with a `timetable` whose lr_floor is set
+  (GraNT), the LR is raised back to lr_floor * learning_rate after each re-selection epoch."""
   train = config.train
   total_steps = max(sum(steps_per_epoch), 1)
   warmup = min(train.warmup_steps, max(total_steps - 1, 0))
   schedule = optax.warmup_cosine_decay_schedule(
       init_value=0.0, peak_value=train.learning_rate, warmup_steps=warmup, decay_steps=total_steps,
       end_value=train.learning_rate * train.min_learning_rate_ratio)
+  if timetable is not None and timetable.lr_floor is not None:
+    steps = lr_floor.raise_steps(timetable.phase == SELECT, steps_per_epoch)
+    schedule = lr_floor.with_lr_floor(schedule, steps, timetable.lr_floor * train.learning_rate,
+                                      total_steps)
   chain = [optax.clip_by_global_norm(train.grad_clip)] if train.grad_clip else []
   chain.append(optax.adamw(schedule, b1=0.9, b2=0.98, weight_decay=train.weight_decay))
   return optax.chain(*chain), schedule
@@ -205,7 +213,7 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
   teacher = make_teacher(config, train_pool.size)
   steps = tuple(math.ceil(teacher.expected_count(epoch) / config.train.batch_size)
                 for epoch in range(config.train.epochs))
-  optimizer, schedule = make_optimizer(config, steps)
+  optimizer, schedule = make_optimizer(config, steps, teacher.spec.timetable)
   batch_sharding = sharding_lib.batch_sharding(mesh)
   return Experiment(
       config=config, mesh=mesh, train_pool=train_pool, eval_pool=eval_pool,

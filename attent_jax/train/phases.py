@@ -16,6 +16,7 @@ import numpy as np
 from attent_jax import data as data_lib
 from attent_jax import probe as probe_lib
 from attent_jax.experiment import Experiment
+from attent_jax.train.ntk_scores import pool_ntk_scores
 from attent_jax.train.steps import CompiledSteps
 
 
@@ -55,15 +56,11 @@ def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state):
 
 
 def _ntk_scores(exp: Experiment, state) -> np.ndarray:
-  from attent_jax import ntk  # pylint: disable=g-import-not-at-top
-  task, pool = exp.task, exp.train_pool
-  params = task.combine(state.params, state.frozen)
+  pool = exp.train_pool
   features = data_lib.model_features(pool, np.arange(pool.size))
   features["mask"] = np.ones(pool.size, bool)
-  return np.asarray(ntk.ntk_guided_scores(
-      lambda p, x: task.outputs(p, x), params, features,
-      lambda outputs, x: task.losses_from_outputs(outputs, x),
-      chunk_size=exp.config.train.eval_batch_size))
+  return pool_ntk_scores(exp.task, state.params, state.frozen, features,
+                         chunk_size=exp.config.train.eval_batch_size)
 
 
 class StepLog:
