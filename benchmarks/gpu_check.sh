@@ -63,10 +63,10 @@ params = sum(leaf.size for leaf in jax.tree.leaves(result.params))
 tokens_per_s = steps * batch * seq_len / seconds
 devices = jax.device_count()
 mfu = 6 * params * tokens_per_s / (peak * devices)
-print(f"devices: {devices} x {jax.devices()[0].device_kind}; params {params / 1e6:.1f}M; "
+print(f"devices: {devices} x {jax.devices()[0].device_kind}; params {params:,}; "
       f"batch {batch} x seq {seq_len}; {steps} steps in {seconds:.2f} s "
       f"(compile {result.timers['compile']:.1f} s)")
 print(f"tokens/s: {tokens_per_s:,.0f}")
-print(f"MFU: {100 * mfu:.1f}% of {devices} x {peak:.3g} FLOP/s (6 * params * tokens/s; attention FLOPs "
+print(f"MFU: {100 * mfu:.3g}% of {devices} x {peak:.3g} FLOP/s (6 * params * tokens/s; attention FLOPs "
       "not counted)")
 PY
