@@ -50,3 +50,10 @@ def test_byte_tokenizer_round_trips_any_text():
   ids = tok.encode(text)
   assert min(ids) >= 3 and max(ids) < 259 and len(ids) == len(text.encode())
   assert tok.decode([tok.bos_id, *ids, tok.eos_id, tok.pad_id, tok.pad_id]) == text
+
+
+def test_a_run_uses_the_checkpoints_tokenizer_unless_one_is_named(tmp_path):
+  checkpoint = _write_bpe(tmp_path / "ckpt")
+  assert tokenizer.spec_for("", "") == tokenizer.spec_for("", str(tmp_path)) == "bytes"
+  assert tokenizer.spec_for("", str(checkpoint)) == str(checkpoint)
+  assert tokenizer.spec_for("/other/tokenizer.json", str(checkpoint)) == "/other/tokenizer.json"
