@@ -6,8 +6,9 @@
 Each example becomes `tokens = bos + prompt + response + eos` (bos only if the tokenizer has one), cut or
 padded to seq_len + 1 tokens (inputs are tokens[:-1], targets tokens[1:]). `response_mask` is True exactly
 on the response tokens and the eos, so the loss counts only target positions that predict the response:
-the per-example loss (`attent_jax.losses.cross_entropy` over the target mask) is the mean over response tokens. The
-paper's released code averages over padding positions too; ours never counts padding or prompt.
+the per-example loss (`attent_jax.losses.cross_entropy` over the target mask) is the mean over response
+tokens. The paper's released code averages over padding positions too; ours never counts padding or
+prompt.
 
 Over-long examples (more than seq_len + 1 tokens) are cut at the end ("truncate") or left out ("drop");
 an example whose prompt alone leaves no response token inside the window is always left out. Counts of
