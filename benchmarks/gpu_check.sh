@@ -6,7 +6,8 @@
 # utilisation: MFU = 6 * params * tokens/s / peak (attention FLOPs not counted, so MFU is a lower bound;
 # tokens are all seq_len positions of every row, padding included, since the shapes are fixed).
 #
-# NOT YET RUN ON A GPU: written and dry-checked on CPU only (--dry), in a session with no GPU. The first
+# NOT YET RUN ON A GPU: written and dry-checked on CPU only (--dry: 3 steps, about a minute with compilation
+# on 2 shared cores), in a session with no GPU. The first
 # GPU run should record its output next to this script.
 #
 # Usage, from the repository root:
@@ -45,8 +46,8 @@ dry, steps, batch = os.environ["DRY"] == "1", int(os.environ["STEPS"]), int(os.e
 peak = float(os.environ["PEAK"])
 config = llama_sft.get_config()
 if dry:  # CPU: a tiny model, a few steps; checks the path, not the numbers.
-  steps, batch, seq_len = 3, 8, 64
-  config.model.update(num_layers=1, num_heads=2, num_kv_heads=1, d_model=32, d_mlp=64, max_len=64)
+  steps, batch, seq_len = 3, 8, 128
+  config.model.update(num_layers=1, num_heads=2, num_kv_heads=1, d_model=32, d_mlp=64, max_len=seq_len)
 else:
   seq_len = 512
   config.model.update(num_layers=16, num_heads=16, num_kv_heads=8, d_model=1024, d_mlp=2816,
@@ -59,6 +60,7 @@ config.train.update(epochs=1, batch_size=batch, eval_batch_size=batch, warmup_st
                     log_every_steps=max(steps, 1))
 result = train.run(config, os.environ["WORKDIR"], progress=False)
 seconds = result.timers["train"]  # The training steps' wall-clock; compilation is timed apart.
+steps = result.final["step"]  # Steps really taken (an over-long prompt would leave the pool).
 params = sum(leaf.size for leaf in jax.tree.leaves(result.params))
 tokens_per_s = steps * batch * seq_len / seconds
 devices = jax.device_count()
