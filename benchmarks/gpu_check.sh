@@ -6,9 +6,9 @@
 # utilisation: MFU = 6 * params * tokens/s / peak (attention FLOPs not counted, so MFU is a lower bound;
 # tokens are all seq_len positions of every row, padding included, since the shapes are fixed).
 #
-# NOT YET RUN ON A GPU: written and dry-checked on CPU only (--dry: 3 steps, about a minute with compilation
-# on 2 shared cores), in a session with no GPU. The first
-# GPU run should record its output next to this script.
+# NOT YET RUN ON A GPU: written and dry-checked on CPU only (--dry: 3 steps, about a minute with
+# compilation on 2 shared cores), in a session with no GPU. The first GPU run should record its output
+# next to this script.
 #
 # Usage, from the repository root:
 #   bash benchmarks/gpu_check.sh                    # GPU: ~200M-parameter model, seq 512, 30 steps
