@@ -24,6 +24,7 @@ from attent_jax.models import gpt, lora, mae, pretrained, vit
 
 _MODELS = {"vit": (vit.ViTConfig, vit.build), "gpt": (gpt.GPTConfig, gpt.build),
            "mae": (mae.MAEConfig, mae.build)}
+_MAKE_APPLY = {"vit": vit.make_apply_fn, "gpt": gpt.make_apply_fn, "mae": mae.make_apply_fn}
 TEACHERS = tuple(selection.PRESETS)
 _GROUPED_PRESETS = ("grant_b", "grant_s", "online_batch")  # Selection within groups of batch_size.
 
@@ -92,11 +93,18 @@ def model_config(config: ml_collections.ConfigDict):
     raise ValueError(f"config.model does not fit {config_cls.__name__}: {error}") from error
 
 
+def _given(params):
+  """init_fn of a model whose parameters were loaded: they are its init_args."""
+  return params
+
+
 def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
   """The model (random, pretrained, or from an earlier run; LoRA-wrapped if asked) joined to its loss.
 
   config.init.checkpoint: "" (random init), a local Hugging Face GPT-2 directory (its config.json then
   defines the model), or the workdir of a finished attent_jax run of the same model (its final_params/).
+  A random init is not run here: the task carries it as a pure `init_fn(key)`, which
+  `train.init_state` runs directly sharded (only its shapes are traced here, to validate it).
   """
   model_kind = config.model.kind
   _, build_fn = _MODELS[model_kind]
@@ -105,26 +113,36 @@ def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
   if source is not None and (source / "config.json").is_file():
     _require(model_kind == "gpt", "a Hugging Face GPT-2 checkpoint needs config.model.kind='gpt'")
     model_cfg, params = pretrained.load_gpt2(source)
-    apply_fn = gpt.make_apply_fn(model_cfg)
+    apply_fn, base_init, base_args = gpt.make_apply_fn(model_cfg), _given, params
+  elif source is not None:
+    if not (source / "final_params").is_dir():
+      raise FileNotFoundError(
+          f"config.init.checkpoint={str(source)!r} is neither a Hugging Face GPT-2 directory "
+          "(config.json + model.safetensors) nor the workdir of a finished attent_jax run "
+          "(final_params/)")
+    from attent_jax import checkpoint  # pylint: disable=g-import-not-at-top
+    like = jax.eval_shape(lambda k: build_fn(model_cfg, k)[1], key)
+    apply_fn, base_init = _MAKE_APPLY[model_kind](model_cfg), _given
+    base_args = checkpoint.load_params(source / "final_params", like)
   else:
-    apply_fn, params = build_fn(model_cfg, key)
-    if source is not None:
-      if not (source / "final_params").is_dir():
-        raise FileNotFoundError(
-            f"config.init.checkpoint={str(source)!r} is neither a Hugging Face GPT-2 directory "
-            "(config.json + model.safetensors) nor the workdir of a finished attent_jax run "
-            "(final_params/)")
-      from attent_jax import checkpoint  # pylint: disable=g-import-not-at-top
-      params = checkpoint.load_params(source / "final_params", params)
+    apply_fn, base_init, base_args = (_MAKE_APPLY[model_kind](model_cfg),
+                                      lambda k: build_fn(model_cfg, k)[1], key)
   kind = tasks_lib.KINDS[model_kind]
   encode_fn = mae.make_encoder(model_cfg) if model_kind == "mae" else None
   if not config.lora.enabled:
-    return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, encode_fn=encode_fn)
-  lora_cfg = lora.LoRAConfig(rank=config.lora.rank, alpha=config.lora.alpha,
-                             targets=tuple(config.lora.targets))
-  apply_fn, params = lora.wrap(apply_fn, params, lora_cfg, jax.random.fold_in(key, 1))
-  return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, partition=lora.partition,
-                        combine=lora.combine)
+    task = tasks_lib.Task(kind=kind, apply_fn=apply_fn, init_fn=base_init, init_args=base_args,
+                          encode_fn=encode_fn)
+  else:
+    lora_cfg = lora.LoRAConfig(rank=config.lora.rank, alpha=config.lora.alpha,
+                               targets=tuple(config.lora.targets))
+    adapter_key = jax.random.fold_in(key, 1)
+    init_fn = lambda args: lora.wrap(apply_fn, base_init(args), lora_cfg, adapter_key)[1]
+    # The wrapped apply_fn does not depend on the base's values: wrap the abstract base for it.
+    lora_apply, _ = lora.wrap(apply_fn, jax.eval_shape(base_init, base_args), lora_cfg, adapter_key)
+    task = tasks_lib.Task(kind=kind, apply_fn=lora_apply, init_fn=init_fn, init_args=base_args,
+                          partition=lora.partition, combine=lora.combine)
+  jax.eval_shape(task.init_fn, task.init_args)  # A bad LoRA target is a ValueError now, not later.
+  return task
 
 
 def _load_pools(config, model_cfg):

@@ -91,9 +91,9 @@ class _Run:
     self.exp = experiment_lib.build(config)
     self.config, self.workdir, self.callbacks = config, pathlib.Path(workdir), tuple(callbacks)
     train = config.train
-    state = init_state(self.exp.task, self.exp.optimizer, config.seed)
-    teacher_state = self.exp.teacher.init(jax.random.fold_in(jax.random.key(config.seed), 0x7EAC))
     rules = sharding_lib.FSDP_RULES if train.fsdp else sharding_lib.DATA_PARALLEL_RULES
+    state = init_state(self.exp.task, self.exp.optimizer, config.seed, mesh=self.exp.mesh, rules=rules)
+    teacher_state = self.exp.teacher.init(jax.random.fold_in(jax.random.key(config.seed), 0x7EAC))
     self.steps = steps_lib.CompiledSteps(self.exp.task, self.exp.optimizer, self.exp.teacher,
                                          self.exp.mesh, state, teacher_state, rules)
     self.state, self.teacher_state = self.steps.place(state, teacher_state)
