@@ -28,8 +28,8 @@ class TrainState(NamedTuple):
   rng: jax.Array
 
 
-def _build_fn(task, optimizer: optax.GradientTransformation, seed: int):
-  """init_args -> TrainState: pure and jittable."""
+def state_fn(task, optimizer: optax.GradientTransformation, seed: int):
+  """The initialisation as a pure, jittable function: task.init_args -> TrainState at step 0."""
   def build(init_args) -> TrainState:
     trainable, frozen = task.partition(task.init_fn(init_args))
     return TrainState(params=trainable, frozen=frozen, opt_state=optimizer.init(trainable),
@@ -62,7 +62,7 @@ def init_state(task, optimizer: optax.GradientTransformation, seed: int, *,
   shards (its peak memory at init is then about the sharded state's, not the whole model's). Both give
   the same values.
   """
-  build = _build_fn(task, optimizer, seed)
+  build = state_fn(task, optimizer, seed)
   if mesh is None:
     return build(task.init_args)
   shardings = state_shardings(jax.eval_shape(build, task.init_args), optimizer, mesh, rules)
