@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The core's jax floor, checked in a clean venv: benchmarks/jax_floor.sh JAX_VERSION [VENV_DIR]
 # (NUMPY=2.0.0 benchmarks/jax_floor.sh ... pins numpy too). Installs jax==JAX_VERSION with numpy and the
-# test tools only (no flax, optax, orbax, tfds...), then installs this checkout (`pip install .`, the core alone) and imports it from outside the checkout; then
-# runs the core tests, tests/selection and tests/ntk, against the checkout (on PYTHONPATH).
+# test tools only (no flax, optax, orbax, tfds...); shows what `pip install .` of this checkout would add
+# (at the floor: attent_jax alone; below it: a newer jax), installs it without dependencies and imports
+# it from outside the checkout; then runs the core tests, tests/selection and tests/ntk, against the
+# checkout (on PYTHONPATH).
 # Left out: tests/ntk/test_ntk_params.py (it builds a GPT with flax) and the one test of
 # attent_jax.ntk.report (matplotlib plots, not part of the core). Results: benchmarks/jax_floor.md.
 set -euo pipefail
@@ -13,9 +15,12 @@ python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet "jax==$version" "numpy${NUMPY:+==$NUMPY}" pytest hypothesis
 # chex's own requirements would upgrade jax; the tests need only its asserts.
 "$venv/bin/pip" install --quiet --no-deps chex==0.1.92 absl-py==2.5.1 toolz typing_extensions
-# The core install itself: `pip install .` must add attent_jax and nothing else to this venv.
-"$venv/bin/pip" install --quiet "$repo"
-"$venv/bin/pip" list --format=freeze
+# The core install itself: what `pip install .` would add to this venv (without changing it).
+"$venv/bin/pip" install --dry-run --quiet --report - "$repo" | "$venv/bin/python" -c "
+import json, sys
+print('pip install . would install:', [p['metadata']['name'] + '==' + p['metadata']['version']
+                                       for p in json.load(sys.stdin)['install']])"
+"$venv/bin/pip" install --quiet --no-deps "$repo"
 cd /tmp
 "$venv/bin/python" -c "
 import jax, numpy, attent_jax
