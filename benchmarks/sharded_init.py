@@ -21,7 +21,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 import jax  # noqa: E402  (after XLA_FLAGS)
 import optax  # noqa: E402
 
-from attent_jax import sharding, tasks  # noqa: E402
+from attent_jax import kinds, sharding, tasks  # noqa: E402
 from attent_jax.models import gpt  # noqa: E402
 from attent_jax.ntk import num_params  # noqa: E402
 from attent_jax.train import state as state_lib  # noqa: E402
@@ -40,7 +40,7 @@ def _memory(compiled) -> dict[str, float]:
 
 
 def main() -> None:
-  task = tasks.Task(kind="language_model", apply_fn=gpt.make_apply_fn(CONFIG),
+  task = tasks.Task(kind=kinds.get("gpt"), apply_fn=gpt.make_apply_fn(CONFIG),
                     init_fn=lambda key: gpt.build(CONFIG, key)[1], init_args=jax.random.key(0))
   optimizer = optax.adamw(1e-4)
   build = state_lib.state_fn(task, optimizer, seed=0)

@@ -17,7 +17,7 @@ from typing import Any
 
 import jax
 
-from attent_jax import report, tasks, train
+from attent_jax import kinds, train
 from attent_jax.benchmark import settings as settings_lib
 
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "chex", "numpy", "orbax-checkpoint", "tensorflow-datasets",
@@ -40,8 +40,15 @@ def machine() -> dict:
 
 
 def metric_of(config) -> tuple[str, bool]:
-  """(history key of the task's quality metric, higher is better)."""
-  return report.TARGET_METRICS[tasks.KINDS[config.model.kind]]
+  """(history key of the task's quality metric, higher is better): the one lookup of the metric that
+  judges a run, from the model kind's record in `attent_jax.kinds`."""
+  kind = kinds.get(config.model.kind)
+  return kind.target_metric, kind.higher_is_better
+
+
+def run_dir(workdir: pathlib.Path, method: str, seed: int) -> pathlib.Path:
+  """Where one run lives: workdir/<method>/seed<seed>, "full_data@50%" spelled "full_data_at_50pct"."""
+  return workdir / method.replace("@", "_at_").replace("%", "pct") / f"seed{seed}"
 
 
 def _finished_history(workdir: pathlib.Path) -> list[dict] | None:
@@ -92,9 +99,9 @@ def run_methods(task: str, teachers: Mapping[str, settings_lib.TeacherChoice], s
   for seed in seeds:
     for method, teacher in teachers.items():
       config = settings_lib.build_config(task, teacher, seed, smoke=smoke, extra_overrides=overrides)
-      run_dir = workdir / method / f"seed{seed}"
-      print(f"=== seed {seed}, {method}: {teacher.describe()} -> {run_dir}", flush=True)
-      history = run_one(config, run_dir, progress=progress)
+      directory = run_dir(workdir, method, seed)
+      print(f"=== seed {seed}, {method}: {teacher.describe()} -> {directory}", flush=True)
+      history = run_one(config, directory, progress=progress)
       histories[method].append(history)
       last = history[-1]
       metric, _ = metric_of(config)

@@ -97,8 +97,14 @@ def load_pool(name: str, split: str, *, data_dir: str | None = None, source_dir:
   tfds catalog dataset with "image"/"label" or "text" features (built with network on first use).
   `limit` keeps the first `limit` examples.
   """
-  builder = make_builder(name, data_dir=data_dir, source_dir=source_dir, seq_len=seq_len)
-  builder.download_and_prepare()
+  make = lambda: make_builder(name, data_dir=data_dir, source_dir=source_dir, seq_len=seq_len)  # noqa: E731
+  builder = make()
+  try:
+    builder.download_and_prepare()
+  except FileExistsError:
+    # Another process (a multi-process run sharing data_dir) finished the same build first: read its.
+    builder = make()
+    builder.download_and_prepare()
   if split not in builder.info.splits:
     raise ValueError(f"dataset {name} has no split {split!r}; it has {sorted(builder.info.splits)}")
   source = builder.as_data_source(split=split)

@@ -13,22 +13,23 @@ takes any `apply_fn(params, x) -> f[N, ...]` (models are passed in; nothing here
 
 Modules: kernel (empirical_ntk), cost (method="auto"'s cost model), products (matrix-free products
 and NTK-guided scores), spectrum, drift, params (param filters), axes (kernel layout), batching.
-Not imported here (they pull in training and plotting): `attent_jax.ntk.experiment` (train with and
-without a teacher, recording the probe kernel) and `attent_jax.ntk.report` (its JSON and PNG
-report); `experiments/antk_spectrum.py` runs both.
+This package depends on jax and numpy only, and on nothing of the training stack: training runs that
+record a probe kernel, and their JSON and PNG report, live beside their binary
+(`experiments/antk_runs.py`, `experiments/antk_report.py`, run by `experiments/antk_spectrum.py`).
 """
 
 from attent_jax.ntk.cost import MethodCost, NTKCost, estimate_cost
 from attent_jax.ntk.drift import DriftRecord, DriftRecorder, relative_drift
 from attent_jax.ntk.kernel import empirical_ntk
-from attent_jax.ntk.params import ParamFilter, ParamPath, attention_qkv, lora_only, num_params
+from attent_jax.ntk.params import (ParamFilter, ParamPath, Paths, attention_qkv, lora_only,
+                                   num_params)
 from attent_jax.ntk.products import ntk_guided_scores, ntk_operator, ntk_vector_product
 from attent_jax.ntk.spectrum import (Eigenpairs, effective_rank, kernel_eigh, kernel_matrix,
                                      kernel_target_alignment, lanczos_eigenpairs, top_eigenpairs)
 
 __all__ = [
     "DriftRecord", "DriftRecorder", "Eigenpairs", "MethodCost", "NTKCost", "ParamFilter",
-    "ParamPath", "attention_qkv", "effective_rank", "empirical_ntk", "estimate_cost",
+    "ParamPath", "Paths", "attention_qkv", "effective_rank", "empirical_ntk", "estimate_cost",
     "kernel_eigh", "kernel_matrix", "kernel_target_alignment", "lanczos_eigenpairs", "lora_only",
     "ntk_guided_scores", "ntk_operator", "ntk_vector_product", "num_params", "relative_drift",
     "top_eigenpairs",

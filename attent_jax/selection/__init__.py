@@ -5,6 +5,7 @@ Pieces, usable separately inside your own JAX training loop:
   ranking    select, rank, selection_keys                        (hard / soft Gumbel / random top-k)
   sharded    global_top_k                                        (exact top-k over mesh-sharded scores)
   schedules  ratio_schedule, interval_schedule                   (how much, and when)
+  online_batch  sampling_keys                                    (Loshchilov & Hutter's rank sampling)
   teacher    Teacher, TeacherState, Plan                         (the per-epoch protocol; see its doc)
   presets    make_teacher, PRESETS                               (AtteNT, INT, GraNT, InfoBatch, ...)
 """

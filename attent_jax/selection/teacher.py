@@ -41,7 +41,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from attent_jax.selection import ranking, rules, sharded
+from attent_jax.selection import online_batch, ranking, rules, sharded
 from attent_jax.selection.schedules import count_for
 from attent_jax.selection.scores import SCORE_KINDS
 from attent_jax.selection.timetable import FULL, SELECT, Timetable
@@ -90,7 +90,8 @@ class TeacherSpec:
   as in `ranking.select`; granularity: "pool", "within_batch", "batch" or "super_batch", with
   group_size the batch (or super-batch) size; prune > 0: InfoBatch's unbiased pruning instead of
   ranking; random_share not None: NINT's mix of NTK, residual (cached loss) and random picks; impl: the
-  cross-shard top-k ("gather" or "merge").
+  cross-shard top-k ("gather" or "merge"); pressure not None: online batch selection, sampling
+  `count` examples by loss rank with this selection pressure (`online_batch.sampling_keys`).
   """
   name: str
   pool_size: int
@@ -105,6 +106,7 @@ class TeacherSpec:
   prune: float = 0.0
   random_share: float | None = None
   impl: str = sharded.DEFAULT_IMPL
+  pressure: float | None = None
 
 
 def _counts(ratio: float, n: int, granularity: str, group_size: int | None) -> tuple[int, ...]:
@@ -255,6 +257,9 @@ class Teacher:
                          jnp.asarray(self._ntk)[epoch], jnp.asarray(self._residual)[epoch], count)
       return kept, ones
     scores = ranked[spec.score_kind]
+    if spec.pressure is not None:
+      keys = online_batch.sampling_keys(scores, spec.pressure, noise_N)
+      return rules.pool(keys, count, self._k_max, spec.impl), ones
     if spec.granularity == "batch":
       kept = rules.whole_groups(scores, perm_N, spec.group_size, jnp.asarray(self._groups_kept)[epoch],
                                 spec.method, noise_N, spec.temperature, spec.normalize)
