@@ -109,7 +109,9 @@ def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
 
   config.init.checkpoint: "" (random init), a local Hugging Face directory (its config.json then
   defines the model; kinds with `load_pretrained`), or the workdir of a finished attent_jax run of the
-  same model (its final_params/).
+  same model (its final_params/). A random init is not run here: the task carries it as a pure
+  `init_fn(key)`, which `train.init_state` runs directly sharded (only its shapes are traced here, to
+  validate it).
   """
   kind = kinds.get(config.model.kind)
   model_cfg, key = model_config(config), jax.random.key(config.seed)
@@ -123,26 +125,35 @@ def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
     model_cfg = dataclasses.replace(model_cfg, **{
         name: config.model[name] for name in _COMPUTE_FIELDS
         if name in config.model and hasattr(model_cfg, name)})
-    apply_fn = kind.make_apply_fn(model_cfg)
+    apply_fn, base_init, base_args = kind.make_apply_fn(model_cfg), tasks_lib.given, params
+  elif source is not None:
+    if not (source / "final_params").is_dir():
+      raise FileNotFoundError(
+          f"config.init.checkpoint={str(source)!r} is neither a Hugging Face checkpoint directory "
+          "(config.json + model.safetensors) nor the workdir of a finished attent_jax run "
+          "(final_params/)")
+    from attent_jax import checkpoint  # pylint: disable=g-import-not-at-top
+    like = jax.eval_shape(lambda k: kind.build(model_cfg, k)[1], key)
+    apply_fn, base_init = kind.make_apply_fn(model_cfg), tasks_lib.given
+    base_args = checkpoint.load_params(source / "final_params", like)
   else:
-    apply_fn, params = kind.build(model_cfg, key)
-    if source is not None:
-      if not (source / "final_params").is_dir():
-        raise FileNotFoundError(
-            f"config.init.checkpoint={str(source)!r} is neither a Hugging Face checkpoint directory "
-            "(config.json + model.safetensors) nor the workdir of a finished attent_jax run "
-            "(final_params/)")
-      from attent_jax import checkpoint  # pylint: disable=g-import-not-at-top
-      params = checkpoint.load_params(source / "final_params", params)
+    apply_fn, base_init, base_args = (kind.make_apply_fn(model_cfg),
+                                      lambda k: kind.build(model_cfg, k)[1], key)
   encode_fn = kind.make_encoder(model_cfg) if kind.make_encoder else None
   if not config.lora.enabled:
-    return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, encode_fn=encode_fn,
-                          model_config=model_cfg)
-  lora_cfg = lora.LoRAConfig(rank=config.lora.rank, alpha=config.lora.alpha,
-                             targets=tuple(config.lora.targets))
-  apply_fn, params = lora.wrap(apply_fn, params, lora_cfg, jax.random.fold_in(key, 1))
-  return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, partition=lora.partition,
-                        combine=lora.combine, model_config=model_cfg)
+    task = tasks_lib.Task(kind=kind, apply_fn=apply_fn, init_fn=base_init, init_args=base_args,
+                          encode_fn=encode_fn, model_config=model_cfg)
+  else:
+    lora_cfg = lora.LoRAConfig(rank=config.lora.rank, alpha=config.lora.alpha,
+                               targets=tuple(config.lora.targets))
+    adapter_key = jax.random.fold_in(key, 1)
+    init_fn = lambda args: lora.wrap(apply_fn, base_init(args), lora_cfg, adapter_key)[1]
+    # The wrapped apply_fn does not depend on the base's values: wrap the abstract base for it.
+    lora_apply, _ = lora.wrap(apply_fn, jax.eval_shape(base_init, base_args), lora_cfg, adapter_key)
+    task = tasks_lib.Task(kind=kind, apply_fn=lora_apply, init_fn=init_fn, init_args=base_args,
+                          partition=lora.partition, combine=lora.combine, model_config=model_cfg)
+  jax.eval_shape(task.init_fn, task.init_args)  # A bad LoRA target is a ValueError now, not later.
+  return task
 
 
 def _load_pools(config, model_cfg):

@@ -85,9 +85,9 @@ def full_data(n: int, e: int, **overrides) -> TeacherSpec:
 
 
 def attent_simple(n: int, e: int, **overrides) -> TeacherSpec:
-  """AtteNT-Simple (PAPER.md, the LLM LoRA recipe): epoch 0 on the full pool, recording each example's
-  training loss (no scoring pass); then the top 70% by loss (hard), selected once, for every remaining
-  epoch. Counts: N, then round(0.7 N) for epochs 1..E-1."""
+  """AtteNT-Simple (the paper's recipe for LoRA fine-tuning of LLMs): epoch 0 on the full pool,
+  recording each example's training loss (no scoring pass); then the top 70% by loss (hard), selected
+  once, for every remaining epoch. Counts: N, then round(0.7 N) for epochs 1..E-1."""
   o = _options("attent_simple", {**_SELECTION, "source": "cached", "ratio_start": 0.7,
                                  "warmup_epochs": 1}, overrides)
   table = timetable.select_once(e, _warmup(o, e), check_ratio("ratio_start", o["ratio_start"]),
@@ -96,7 +96,7 @@ def attent_simple(n: int, e: int, **overrides) -> TeacherSpec:
 
 
 def attent_complex(n: int, e: int, **overrides) -> TeacherSpec:
-  """AtteNT-Complex (PAPER.md, the MultiMAE ViT recipe): one full epoch, then `cycles` (10) cycles.
+  """AtteNT-Complex (the paper's recipe for MultiMAE ViTs): one full epoch, then `cycles` (10) cycles.
   Each re-scores the pool (fresh pass), sets the ratio from `ratio_kind` ("linear"; or "cosine")
   0.2 -> 0.8 over the cycles, selects (soft Gumbel-top-k by default; "hard"/"random"), trains `interval`
   (5; growing to `interval_end` if given) epochs on the subset, re-drawing it before each subset epoch

@@ -14,7 +14,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 
 from attent_jax import sharding as sharding_lib
 from attent_jax.tasks import Task
-from attent_jax.train.state import TrainState, step_key
+from attent_jax.train.state import TrainState, state_shardings, step_key
 
 
 def _weighted_mean(losses_B: jax.Array, batch) -> jax.Array:
@@ -42,18 +42,6 @@ def train_step_fn(task: Task, optimizer: optax.GradientTransformation, teacher):
     return state._replace(params=params, opt_state=opt_state, step=state.step + 1), teacher_state, metrics
 
   return train_step
-
-
-def state_shardings(state: TrainState, optimizer, mesh, rules) -> TrainState:
-  """Shardings of a TrainState: params and their optimizer moments by rule, everything else replicated."""
-  replicated = sharding_lib.replicated(mesh)
-  params_sharding = sharding_lib.param_shardings(state.params, mesh, rules)
-  opt_sharding = optax.tree_map_params(
-      optimizer, lambda _, sharding: sharding, state.opt_state, params_sharding,
-      transform_non_params=lambda _: replicated)
-  return TrainState(params=params_sharding,
-                    frozen=sharding_lib.param_shardings(state.frozen, mesh, rules),
-                    opt_state=opt_sharding, step=replicated, rng=replicated)
 
 
 class CompiledSteps:
