@@ -88,6 +88,11 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _require(not config.eval.generate_examples or config.eval.max_new_tokens > 0,
            "config.eval.max_new_tokens must be positive when config.eval.generate_examples is "
            f"{config.eval.generate_examples}")
+  _require(config.init.param_dtype in ("float32", "bfloat16"),
+           f"config.init.param_dtype must be 'float32' or 'bfloat16', got {config.init.param_dtype!r}")
+  _require(config.init.param_dtype == "float32" or (config.lora.enabled and config.init.checkpoint),
+           "config.init.param_dtype='bfloat16' is for the frozen base of a LoRA run from a checkpoint "
+           "(config.lora.enabled=True, config.init.checkpoint=<dir>)")
   if config.lora.enabled:
     _require(config.lora.rank > 0, f"config.lora.rank must be positive, got {config.lora.rank}")
     _require(kind.lora, f"LoRA fine-tuning is not supported for model kind {kind.name!r}; kinds "
@@ -104,7 +109,8 @@ def model_config(config: ml_collections.ConfigDict):
     raise ValueError(f"config.model does not fit {config_cls.__name__}: {error}") from error
 
 
-def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
+def build_task(config: ml_collections.ConfigDict,
+               mesh: jax.sharding.Mesh | None = None) -> tasks_lib.Task:
   """The model (random, pretrained, or from an earlier run; LoRA-wrapped if asked) joined to its loss.
 
   config.init.checkpoint: "" (random init), a local Hugging Face directory (its config.json then
@@ -120,7 +126,11 @@ def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
     _require(kind.load_pretrained is not None,
              f"model kind {kind.name!r} cannot load a Hugging Face checkpoint; kinds that can: "
              f"{sorted(k.name for k in kinds.KINDS.values() if k.load_pretrained)}")
-    model_cfg, params = kind.load_pretrained(source)
+    # With the run's mesh, each tensor is read straight into its (FSDP-)sharded array: no host copy of
+    # the whole model. config.init.param_dtype="bfloat16" halves a frozen LoRA base.
+    model_cfg, params = kind.load_pretrained(
+        source, mesh=mesh, rules=sharding_lib.rules_for(config.train.fsdp),
+        param_dtype=config.init.param_dtype)
     # The checkpoint defines the architecture; how to compute it (dtype, attention, remat) is the run's.
     model_cfg = dataclasses.replace(model_cfg, **{
         name: config.model[name] for name in _COMPUTE_FIELDS
@@ -217,7 +227,7 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
   """Validates `config` and builds every piece of the run. Compiles nothing."""
   validate(config)
   mesh = sharding_lib.make_mesh(config.train.num_devices or None)
-  task = build_task(config)  # A checkpoint's config.json defines the model the data must fit.
+  task = build_task(config, mesh)  # A checkpoint's config.json defines the model the data must fit.
   train_pool, eval_pool = _load_pools(config, task.model_config)
   _require(config.train.batch_size <= train_pool.size,
            f"config.train.batch_size={config.train.batch_size} exceeds the pool of {train_pool.size}")

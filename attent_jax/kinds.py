@@ -45,8 +45,9 @@ class ModelKind:
   summarize: `(sums, count) -> {metric: float}` the metrics beyond "loss" from those sums.
   target_metric / higher_is_better: the history key benchmarks compare runs by. ntk_output:
   `(outputs, batch) -> array` the function whose ANTK is studied; ntk_labels: the batch key of labels for
-  kernel-target alignment, or None. lora: LoRA adapters apply. load_pretrained: `(directory) ->
-  (model_config, params)` from a local Hugging Face checkpoint, or None. make_encoder: `(model_config) ->
+  kernel-target alignment, or None. lora: LoRA adapters apply. load_pretrained: `(directory, *, mesh,
+  rules, param_dtype) -> (model_config, params)` from a local Hugging Face checkpoint (with a mesh, each
+  tensor goes straight into its sharded array), or None. make_encoder: `(model_config) ->
   encode_fn` for the linear probe, or None. make_host_eval: `(config, task, eval_pool) -> (params ->
   {metric: float}) | None`, metrics computed on the host at each evaluation beyond the jitted sums (not
   jittable: e.g. decoding and parsing text), built before anything compiles; or None.
@@ -104,13 +105,15 @@ def _perplexity(sums, count):
   return {"perplexity": math.exp(min(float(sums["loss"]) / count, 50.0))}
 
 
-def _load_llama_family(directory) -> tuple[llama.LlamaConfig, Any]:
-  """A local llama, mistral or qwen2 checkpoint (GPT-2 ones belong to the "gpt" kind)."""
-  model_cfg, params = pretrained.load(directory)
-  if not isinstance(model_cfg, llama.LlamaConfig):
-    raise ValueError(f"{directory} holds a {type(model_cfg).__name__} checkpoint; config.model.kind="
-                     "'llama' loads llama, mistral and qwen2 checkpoints (GPT-2: kind 'gpt')")
-  return model_cfg, params
+def _checkpoint_loader(config_cls: type, kind_name: str, model_types: str):
+  """`load_pretrained` of a kind: `pretrained.load`, checked to give this kind's config."""
+  def load(directory, *, mesh=None, rules=None, param_dtype: str = "float32"):
+    model_cfg, params = pretrained.load(directory, mesh=mesh, rules=rules, param_dtype=param_dtype)
+    if not isinstance(model_cfg, config_cls):
+      raise ValueError(f"{directory} holds a {type(model_cfg).__name__} checkpoint; config.model.kind="
+                       f"{kind_name!r} loads {model_types} checkpoints")
+    return model_cfg, params
+  return load
 
 
 # ---------------------------------------------------------------- masked autoencoding (MAE)
@@ -136,7 +139,7 @@ KINDS: dict[str, ModelKind] = {
         higher_is_better=False,
         # Next-token logits at the last position: all positions would make the kernel L times dearer.
         ntk_output=lambda logits_BLV, batch: logits_BLV[:, -1],
-        summarize=_perplexity, lora=True, load_pretrained=pretrained.load_gpt2),
+        summarize=_perplexity, lora=True, load_pretrained=_checkpoint_loader(gpt.GPTConfig, "gpt", "gpt2")),
     "mae": ModelKind(
         name="mae", config_cls=mae.MAEConfig, build=mae.build,
         make_apply_fn=mae.make_apply_fn, pool_kind="image",
@@ -148,7 +151,8 @@ KINDS: dict[str, ModelKind] = {
         make_apply_fn=llama.make_apply_fn, pool_kind="tokens",
         losses=_token_loss, discrepancy=_token_residual, target_metric="eval/exact_match",
         higher_is_better=True, ntk_output=lambda logits_BLV, batch: logits_BLV[:, -1],
-        summarize=_perplexity, lora=True, load_pretrained=_load_llama_family,
+        summarize=_perplexity, lora=True, load_pretrained=_checkpoint_loader(
+            llama.LlamaConfig, "llama", "llama, mistral and qwen2"),
         make_host_eval=generation_eval.from_config),
 }
 

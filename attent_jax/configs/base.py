@@ -35,7 +35,9 @@ def base_config() -> ml_collections.ConfigDict:
       enabled=False, rank=8, alpha=16.0, targets=("q", "k", "v", "o", "up", "down")))
   # Initial weights: "" (random), a workdir of an earlier attent_jax run (its final params), or a local
   # Hugging Face GPT-2 directory (config.json + model.safetensors).
-  config.init = ml_collections.ConfigDict(dict(checkpoint=""))
+  # checkpoint: "" (random), a local Hugging Face directory, or a finished run's workdir. param_dtype:
+  # "bfloat16" stores a checkpoint's frozen LoRA base in bf16 (half the memory); trainable params stay f32.
+  config.init = ml_collections.ConfigDict(dict(checkpoint="", param_dtype="float32"))
 
   # The teacher: a preset of attent_jax.selection (or "full_data") and overrides of its arguments.
   config.teacher = ml_collections.ConfigDict(dict(name="full_data", overrides={}))

@@ -18,17 +18,20 @@ MetaMathQA-style {"query", "response"} lines (MetaMathQA ships a JSON array: wri
 The paper's regime: LoRA (rank 128 on q, k, v, o, gate, up, down, as in its release) on a local Hugging
 Face LLaMA-family checkpoint (llama, mistral or qwen2 `config.json` + safetensors + `tokenizer.json`; its
 config.json defines the model, its tokenizer.json the tokens), in bfloat16 compute with float32
-parameters, FSDP over the GPUs, e.g. for a 7B model on 8 GPUs of 80 GB:
+adapters over a bfloat16 frozen base (`init.param_dtype`), FSDP over the GPUs (each tensor of the
+checkpoint is read straight into its shards: no host copy of the whole model), e.g. for a 7B model on 8
+GPUs of 80 GB:
   python -m experiments.train --config=attent_jax/configs/llama_sft.py --workdir=runs/llama7b_sft \
       --config.init.checkpoint=/models/Llama-2-7b-hf --config.lora.enabled=True \
       --config.lora.rank=128 --config.lora.alpha=256 --config.model.dtype=bfloat16 \
       --config.model.attention=dot_product --config.model.remat=True --config.train.fsdp=True \
+      --config.init.param_dtype=bfloat16 \
       --config.data.name=sft_jsonl --config.data.source_dir=/data/metamathqa \
       --config.data.seq_len=512 --config.train.batch_size=64 --config.train.eval_batch_size=64 \
       --config.train.learning_rate=2e-4 --config.train.epochs=3
 The same command runs on one GPU: benchmarks/lora_7b_memory.md gives the parameter, optimizer and
 activation bytes with their formulas, and the batch that fits on 1 and on 8 GPUs (with remat and
-dot_product, about a hundred sequences of 512 tokens per 80 GB GPU with the float32 base loaded here).
+dot_product, about 140 sequences of 512 tokens on one 80 GB GPU with the bfloat16 base).
 Not run here: this machine has no GPU.
 """
 

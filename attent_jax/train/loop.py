@@ -104,7 +104,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
   exp = experiment_lib.build(config)
   distributed.barrier("attent_jax/built")  # Processes load data at different speeds.
   train, workdir = config.train, pathlib.Path(workdir)
-  rules = sharding_lib.FSDP_RULES if train.fsdp else sharding_lib.DATA_PARALLEL_RULES
+  rules = sharding_lib.rules_for(train.fsdp)
   state = init_state(exp.task, exp.optimizer, config.seed, mesh=exp.mesh, rules=rules)  # Sharded.
   teacher_state = exp.teacher.init(jax.random.fold_in(jax.random.key(config.seed), 0x7EAC))
   steps = steps_lib.CompiledSteps(exp.task, exp.optimizer, exp.teacher, exp.mesh, state,

@@ -42,8 +42,11 @@ def test_llama_sft_config_errors(data_dirs, tmp_path, overrides, message):
 
 def test_lora_fine_tuning_of_a_local_hugging_face_checkpoint(data_dirs, tmp_path):
   """The paper's regime in miniature: a tiny llama checkpoint with its own tokenizer.json (a BPE trained
-  here), LoRA on q/k/v/o/gate/up/down, bf16 compute; the base stays frozen, exact match is reported."""
+  here), LoRA on q/k/v/o/gate/up/down, bf16 compute over a bf16 frozen base read straight into its FSDP
+  shards; the base stays frozen, exact match is reported."""
   import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  from attent_jax import experiment, sharding  # pylint: disable=g-import-not-at-top
   from attent_jax.models import llama, pretrained  # pylint: disable=g-import-not-at-top
 
   checkpoint = write_bpe(tmp_path / "ckpt")
@@ -55,8 +58,14 @@ def test_lora_fine_tuning_of_a_local_hugging_face_checkpoint(data_dirs, tmp_path
   config.init.checkpoint = str(checkpoint)  # Its config.json and tokenizer.json replace the defaults.
   config.lora.update(enabled=True, rank=2, alpha=4.0)
   config.model.update(dtype="bfloat16", attention="dot_product")
-  config.train.epochs = 1
+  config.init.param_dtype = "bfloat16"
+  config.train.update(epochs=1, fsdp=True)
+  loaded = experiment.build_task(config, sharding.make_mesh()).init_args  # the checkpoint as loaded
+  kernel = loaded["block_0"]["mlp"]["up"]["kernel"]
+  assert kernel.dtype == jnp.bfloat16 and kernel.sharding.spec[0] == sharding.DATA_AXIS
   result = train.run(config, tmp_path / "run", progress=False)
   assert 0.0 <= result.final["eval/exact_match"] <= 1.0 and np.isfinite(result.final["eval/loss"])
   for trained, original in zip(jax.tree.leaves(result.params["base"]), jax.tree.leaves(base)):
-    np.testing.assert_array_equal(np.asarray(trained), np.asarray(original))
+    assert trained.dtype == jnp.bfloat16
+    np.testing.assert_array_equal(np.asarray(trained, np.float32),
+                                  np.asarray(jnp.asarray(original, jnp.bfloat16), np.float32))
