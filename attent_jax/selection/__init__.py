@@ -9,6 +9,7 @@ Pieces, usable separately inside your own JAX training loop:
   presets    make_teacher, PRESETS                               (AtteNT, INT, GraNT, InfoBatch, ...)
 """
 
+from attent_jax.selection.guards import jit_checks
 from attent_jax.selection.presets import PRESETS, make_teacher
 from attent_jax.selection.ranking import METHODS, NORMALIZERS, rank, select, selection_keys
 from attent_jax.selection.schedules import (
@@ -22,6 +23,6 @@ from attent_jax.selection.timetable import Timetable
 __all__ = [
     "DEFAULT_IMPL", "GRANULARITIES", "IMPLS", "INTERVAL_KINDS", "METHODS", "NORMALIZERS", "PRESETS",
     "Plan", "RATIO_KINDS", "SCORE_KINDS", "SOURCES", "Teacher", "TeacherSpec", "TeacherState",
-    "Timetable", "count_for", "discrepancy", "global_top_k", "interval_schedule", "make_teacher",
+    "Timetable", "count_for", "discrepancy", "global_top_k", "interval_schedule", "jit_checks", "make_teacher",
     "per_example_loss", "rank", "ratio_schedule", "select", "selection_keys",
 ]

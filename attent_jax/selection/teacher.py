@@ -41,7 +41,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from attent_jax.selection import ranking, rules, sharded
+from attent_jax.checks import require_choice
+from attent_jax.selection import guards, ranking, rules, sharded
 from attent_jax.selection.schedules import count_for
 from attent_jax.selection.scores import SCORE_KINDS
 from attent_jax.selection.timetable import FULL, SELECT, Timetable
@@ -123,10 +124,10 @@ def _counts(ratio: float, n: int, granularity: str, group_size: int | None) -> t
 def _write(state: TeacherState, indices, scores, mask, *, kind: str) -> TeacherState:
   """The scatter behind `Teacher.record` (module-level: one compile shared by all teachers)."""
   cache = state.scores[kind]
-  indices = sharded.replicate(jnp.asarray(indices, jnp.int32).reshape(-1))
-  scores = sharded.replicate(jnp.asarray(scores, jnp.float32).reshape(-1))
-  if mask is not None:  # padded entries go out of bounds and are dropped
-    indices = jnp.where(sharded.replicate(jnp.asarray(mask).reshape(-1)), indices, cache.shape[0])
+  n = cache.shape[0]
+  indices, scores, mask = (sharded.replicate(x) for x in (indices, scores, mask))
+  # padded (and out-of-range, even negative) entries go out of bounds and are dropped
+  indices = jnp.where(mask & (indices >= 0) & (indices < n), indices, n)
   out = jax.typeof(cache).sharding if sharded.leading_axes(cache) is not None else None
   new_scores = cache.at[indices].set(scores, mode="drop", out_sharding=out)
   new_age = state.age[kind].at[indices].set(0, mode="drop", out_sharding=out)
@@ -197,10 +198,12 @@ class Teacher:
   # ---------------------------------------------------------------- state
 
   def init(self, key: jax.Array, sharding: jax.sharding.NamedSharding | None = None) -> TeacherState:
-    """A fresh state: nothing scored, full-pool plan, epoch 0. `key`: a `jax.random.key` (or raw
-    uint32 key data). `sharding` (optional): where to place the pool-size arrays, e.g.
+    """A fresh state: nothing scored, full-pool plan, epoch 0. `key`: an int seed, a `jax.random.key`
+    or raw uint32 key data. `sharding` (optional): where to place the pool-size arrays, e.g.
     NamedSharding(mesh, P("data")); the scalars are then replicated on the same mesh."""
     n = self.pool_size
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+      key = jax.random.key(int(key))
     data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
     state = TeacherState(
         scores={k: jnp.zeros(n, jnp.float32) for k in self.score_kinds},
@@ -219,17 +222,49 @@ class Teacher:
 
   def record(self, state: TeacherState, indices: jax.Array, scores: jax.Array,
              mask: jax.Array | None = None, *, kind: str) -> TeacherState:
-    """Writes `scores` f32[B] of kind `kind` for examples `indices` int32[B] where `mask` bool[B] is
+    """Writes `scores` f32[B] of kind `kind` for examples `indices` int[B] where `mask` bool[B] is
     True (padded entries are not written; indices within a call should be distinct). Sets their age to
     0. A kind this teacher does not track is ignored. A scatter: cheap, pure, jittable (call it inside
-    the train step); keeps the cache's sharding. Raises ValueError for an unknown kind."""
-    if kind not in SCORE_KINDS:
-      raise ValueError(f"kind must be one of {SCORE_KINDS}, got {kind!r}")
+    the train step); keeps the cache's sharding.
+
+    Raises ValueError for an unknown kind, float indices or mismatched lengths, and, on concrete
+    inputs, for a masked-in index outside [0, pool_size) or a non-finite score. Traced, those two are
+    checkify checks under `selection.jit_checks()`; without it, out-of-range entries are dropped
+    (see `guards`)."""
+    require_choice("kind", kind, SCORE_KINDS)
+    indices = guards.integer_indices(indices)
+    scores = jnp.asarray(scores, jnp.float32).reshape(-1)
+    mask = jnp.ones(indices.shape, bool) if mask is None else jnp.asarray(mask, bool).reshape(-1)
+    if not indices.shape == scores.shape == mask.shape:
+      raise ValueError(f"indices, scores and mask must have one length, got shapes {indices.shape}, "
+                       f"{scores.shape}, {mask.shape}")
+    guards.check_record(indices, scores, mask, self.pool_size)
     if kind not in self.score_kinds:
       return state
     return _write(state, indices, scores, mask, kind=kind)
 
   # ---------------------------------------------------------------- planning
+
+  def check_state(self, state: TeacherState) -> None:
+    """Guards of `next_epoch` (see `guards`): the epoch to plan is inside the timetable, and a subset
+    epoch that ranks by score has some score of each kind it reads (else every example ties as unseen
+    and the subset is the first ids). Concrete state: ValueError (reads two scalars off the device).
+    Traced: checkify checks under `selection.jit_checks()`, else nothing."""
+    guards.check_epoch(state.epoch, self.total_epochs)
+    reads = self._reads()
+    if not reads:
+      return
+    epoch = jnp.clip(state.epoch, 0, self.total_epochs)
+    selects = jnp.asarray(self._phase)[epoch] == SELECT
+    for kind in reads:
+      guards.check_scored(selects, jnp.any(state.age[kind] >= 0), kind)
+
+  def _reads(self) -> tuple[str, ...]:
+    """The score kinds a SELECT epoch of this teacher ranks by."""
+    spec = self.spec
+    if spec.method == "random" and spec.random_share is None:
+      return ()
+    return self.score_kinds
 
   def plan(self, state: TeacherState) -> Plan:
     """The plan `next_epoch` last returned, rebuilt from the state (to resume inside an epoch)."""
@@ -272,11 +307,13 @@ class Teacher:
     draw (`epoch_randomness`, one compile per pool size, shared by all teachers) and the plan (one
     compile per teacher for the whole run). Equal to `next_epoch_fn`, which is the same as one pure,
     jittable function."""
+    self.check_state(state)
     perm_N, uniform_N = epoch_randomness(state.key, state.epoch, n=self.pool_size)
     return self._plan_jit(state, perm_N, uniform_N)
 
   def next_epoch_fn(self, state: TeacherState) -> tuple[TeacherState, Plan]:
     """`next_epoch` as one pure function of the state (jit it, or call it inside your own jit)."""
+    self.check_state(state)
     perm_N, uniform_N = epoch_randomness(state.key, state.epoch, n=self.pool_size)
     return self.plan_epoch(state, perm_N, uniform_N)
 
