@@ -68,7 +68,7 @@ def test_next_epoch_past_the_last_epoch_raises():
   with pytest.raises(ValueError, match="past the last epoch"):
     t.next_epoch(state)
   with selection.jit_checks():
-    checked = jax.jit(checkify.checkify(t.next_epoch_fn, errors=checkify.user_checks))
+    checked = jax.jit(checkify.checkify(t.next_epoch, errors=checkify.user_checks))
     err, _ = checked(state)
   with pytest.raises(checkify.JaxRuntimeError, match="past the last epoch"):
     err.throw()
