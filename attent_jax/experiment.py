@@ -17,14 +17,12 @@ import ml_collections
 import optax
 
 from attent_jax import data as data_lib
+from attent_jax import kinds
 from attent_jax import selection
 from attent_jax import sharding as sharding_lib
 from attent_jax import tasks as tasks_lib
-from attent_jax.models import gpt, lora, mae, pretrained, vit
+from attent_jax.models import lora
 
-_MODELS = {"vit": (vit.ViTConfig, vit.build), "gpt": (gpt.GPTConfig, gpt.build),
-           "mae": (mae.MAEConfig, mae.build)}
-TEACHERS = tuple(selection.PRESETS)
 _GROUPED_PRESETS = ("grant_b", "grant_s", "online_batch")  # Selection within groups of batch_size.
 
 
@@ -55,10 +53,14 @@ def _require(condition: bool, message: str) -> None:
 
 
 def validate(config: ml_collections.ConfigDict) -> None:
-  """Checks the config's values that do not need data or devices. Raises ValueError naming the field."""
+  """Checks the config's values that need neither data nor devices. Raises ValueError naming the field.
+
+  The rest is checked once, where it is used, still before anything compiles: the teacher's name and
+  arguments by `selection.make_teacher`, the device count by `sharding.make_mesh`, batch sizes against
+  the mesh by `data.Batcher`, the model's fields by its config class.
+  """
   train = config.train
-  _require(config.model.get("kind") in _MODELS,
-           f"config.model.kind must be one of {sorted(_MODELS)}, got {config.model.get('kind')!r}")
+  kind = kinds.get(config.model.get("kind"))
   for name in ("epochs", "batch_size", "eval_batch_size", "log_every_steps", "eval_every_epochs",
                "max_to_keep"):
     _require(int(train[name]) > 0, f"config.train.{name} must be positive, got {train[name]}")
@@ -69,23 +71,16 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _require(train.grad_clip >= 0, f"config.train.grad_clip must be >= 0, got {train.grad_clip}")
   _require(train.checkpoint_every_steps >= 0, "config.train.checkpoint_every_steps must be >= 0")
   _require(config.data.limit >= 0 and config.data.eval_limit >= 0, "config.data limits must be >= 0")
-  _require(config.teacher.name in TEACHERS,
-           f"unknown teacher {config.teacher.name!r}; expected one of {TEACHERS}")
-  devices = train.num_devices or jax.device_count()
-  _require(0 < devices <= jax.device_count(),
-           f"config.train.num_devices={train.num_devices} but {jax.device_count()} device(s) exist")
-  for name in ("batch_size", "eval_batch_size"):
-    _require(train[name] % devices == 0,
-             f"config.train.{name}={train[name]} is not divisible by the {devices} devices")
   if config.lora.enabled:
     _require(config.lora.rank > 0, f"config.lora.rank must be positive, got {config.lora.rank}")
-    _require(config.model.kind == "gpt", "LoRA fine-tuning is supported for the gpt model")
+    _require(kind.lora, f"LoRA fine-tuning is not supported for model kind {kind.name!r}; kinds "
+             f"that support it: {sorted(k.name for k in kinds.KINDS.values() if k.lora)}")
 
 
 def model_config(config: ml_collections.ConfigDict):
   """The model's frozen dataclass config (validated by its __post_init__)."""
   fields = dict(config.model)
-  config_cls, _ = _MODELS[fields.pop("kind")]
+  config_cls = kinds.get(fields.pop("kind")).config_cls
   try:
     return config_cls(**fields)
   except TypeError as error:  # An unknown or missing field.
@@ -95,29 +90,30 @@ def model_config(config: ml_collections.ConfigDict):
 def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
   """The model (random, pretrained, or from an earlier run; LoRA-wrapped if asked) joined to its loss.
 
-  config.init.checkpoint: "" (random init), a local Hugging Face GPT-2 directory (its config.json then
-  defines the model), or the workdir of a finished attent_jax run of the same model (its final_params/).
+  config.init.checkpoint: "" (random init), a local Hugging Face directory (its config.json then
+  defines the model; kinds with `load_pretrained`), or the workdir of a finished attent_jax run of the
+  same model (its final_params/).
   """
-  model_kind = config.model.kind
-  _, build_fn = _MODELS[model_kind]
+  kind = kinds.get(config.model.kind)
   model_cfg, key = model_config(config), jax.random.key(config.seed)
   source = pathlib.Path(config.init.checkpoint) if config.init.checkpoint else None
   if source is not None and (source / "config.json").is_file():
-    _require(model_kind == "gpt", "a Hugging Face GPT-2 checkpoint needs config.model.kind='gpt'")
-    model_cfg, params = pretrained.load_gpt2(source)
-    apply_fn = gpt.make_apply_fn(model_cfg)
+    _require(kind.load_pretrained is not None,
+             f"model kind {kind.name!r} cannot load a Hugging Face checkpoint; kinds that can: "
+             f"{sorted(k.name for k in kinds.KINDS.values() if k.load_pretrained)}")
+    model_cfg, params = kind.load_pretrained(source)
+    apply_fn = kind.make_apply_fn(model_cfg)
   else:
-    apply_fn, params = build_fn(model_cfg, key)
+    apply_fn, params = kind.build(model_cfg, key)
     if source is not None:
       if not (source / "final_params").is_dir():
         raise FileNotFoundError(
-            f"config.init.checkpoint={str(source)!r} is neither a Hugging Face GPT-2 directory "
+            f"config.init.checkpoint={str(source)!r} is neither a Hugging Face checkpoint directory "
             "(config.json + model.safetensors) nor the workdir of a finished attent_jax run "
             "(final_params/)")
       from attent_jax import checkpoint  # pylint: disable=g-import-not-at-top
       params = checkpoint.load_params(source / "final_params", params)
-  kind = tasks_lib.KINDS[model_kind]
-  encode_fn = mae.make_encoder(model_cfg) if model_kind == "mae" else None
+  encode_fn = kind.make_encoder(model_cfg) if kind.make_encoder else None
   if not config.lora.enabled:
     return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, encode_fn=encode_fn)
   lora_cfg = lora.LoRAConfig(rank=config.lora.rank, alpha=config.lora.alpha,
@@ -135,8 +131,7 @@ def _load_pools(config, model_cfg):
   kwargs = dict(data_dir=data.data_dir or None, source_dir=data.source_dir or None, seq_len=seq_len)
   train_pool = data_lib.load_pool(data.name, data.split, limit=data.limit or None, **kwargs)
   eval_pool = data_lib.load_pool(data.name, data.eval_split, limit=data.eval_limit or None, **kwargs)
-  wants_tokens = config.model.kind == "gpt"
-  if (train_pool.kind == "tokens") != wants_tokens:
+  if train_pool.kind != kinds.get(config.model.kind).pool_kind:
     raise ValueError(f"dataset {data.name} holds {train_pool.kind} examples, which a "
                      f"{config.model.kind} model cannot train on")
   return train_pool, eval_pool

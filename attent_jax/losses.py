@@ -20,10 +20,6 @@ def _masked_mean(values_BT: jax.Array, mask_BT: jax.Array) -> tuple[jax.Array, j
   return jnp.where(valid_B, total_B / jnp.maximum(count_B, 1.0), 0.0), valid_B
 
 
-def _flatten_positions(x: jax.Array, batch: int) -> jax.Array:
-  return x.reshape(batch, -1)
-
-
 def cross_entropy(
     logits: jax.Array, labels: jax.Array, mask: jax.Array | None = None
 ) -> tuple[jax.Array, jax.Array]:
@@ -43,25 +39,7 @@ def cross_entropy(
   nll = -jnp.take_along_axis(log_probs, labels[..., None].astype(jnp.int32), axis=-1)[..., 0]
   if mask is None:
     mask = jnp.ones(labels.shape, dtype=bool)
-  return _masked_mean(_flatten_positions(nll, batch), _flatten_positions(mask, batch))
-
-
-def token_cross_entropy(
-    logits_BLV: jax.Array, targets_BL: jax.Array, mask_BL: jax.Array
-) -> tuple[jax.Array, jax.Array]:
-  """Next-token loss of a language model: mean CE over valid target positions only.
-
-  `mask_BL` is False on padding and on prompt positions. Returns (loss f32[B], valid bool[B]).
-  """
-  return cross_entropy(logits_BLV, targets_BL, mask_BL)
-
-
-def classification_cross_entropy(
-    logits_BC: jax.Array, labels_B: jax.Array, mask_B: jax.Array | None = None
-) -> jax.Array:
-  """Classification CE per example, f32[B]; rows where `mask_B` is False (a padded tail) get 0."""
-  loss_B, _ = cross_entropy(logits_BC, labels_B, None if mask_B is None else mask_B)
-  return loss_B
+  return _masked_mean(nll.reshape(batch, -1), mask.reshape(batch, -1))
 
 
 def residual_norm(
@@ -78,7 +56,7 @@ def residual_norm(
   squared = (residual * residual).sum(axis=-1)
   if mask is not None:
     squared = jnp.where(mask, squared, 0.0)
-  return jnp.sqrt(_flatten_positions(squared, batch).sum(axis=-1))
+  return jnp.sqrt(squared.reshape(batch, -1).sum(axis=-1))
 
 
 def mae_reconstruction(

@@ -9,8 +9,6 @@ from __future__ import annotations
 import pathlib
 from collections.abc import Mapping, Sequence
 
-TARGET_METRICS = {"classify": ("eval/accuracy", True), "language_model": ("eval/loss", False),
-                  "masked_autoencoder": ("eval/probe_accuracy", True)}
 
 
 def reached(value: float, target: float, higher_is_better: bool) -> bool:

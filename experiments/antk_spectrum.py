@@ -14,8 +14,7 @@ from absl import app, flags, logging
 from ml_collections import config_flags
 
 from attent_jax import quiet_logs
-from attent_jax.ntk import experiment as ntk_experiment
-from attent_jax.ntk import report as ntk_report
+from experiments import antk_report, antk_runs
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Experiment config file[:smoke].",
                                           lock_config=False)
@@ -29,9 +28,9 @@ flags.mark_flags_as_required(["config", "workdir"])
 def main(argv):
   del argv
   quiet_logs.keep_library_logs_to_warnings()
-  recorders = ntk_experiment.record_runs(_CONFIG.value, _WORKDIR.value, probe_size=_PROBE_SIZE.value,
-                                     teachers=_TEACHERS.value or None, progress=True)
-  numbers = ntk_report.save_report(recorders, _WORKDIR.value)
+  recorders = antk_runs.record_runs(_CONFIG.value, _WORKDIR.value, probe_size=_PROBE_SIZE.value,
+                                    teachers=_TEACHERS.value or None, progress=True)
+  numbers = antk_report.save_report(recorders, _WORKDIR.value)
   for name, history in numbers.items():
     logging.info("%s: drift %s", name, history["drift"])
     print(f"{name}: final drift {history['drift'][-1]:.4f}, effective rank "

@@ -158,7 +158,7 @@ plt.show()
 
 # %%
 def token_losses(params, batch, targets):
-  loss, _ = losses.token_cross_entropy(apply_fn(params, batch), targets,
+  loss, _ = losses.cross_entropy(apply_fn(params, batch), targets,
                                        jnp.ones(targets.shape, bool))
   return loss
 
@@ -221,7 +221,7 @@ plt.show()
 
 # %%
 def last_token_loss(logits, batch):
-  return losses.classification_cross_entropy(logits, batch["next"])
+  return losses.cross_entropy(logits, batch["next"])[0]
 
 
 scored = {**pool, "next": pool_targets[:, -1]}

@@ -17,7 +17,7 @@ from typing import Any
 
 import jax
 
-from attent_jax import report, tasks, train
+from attent_jax import kinds, train
 from attent_jax.benchmark import settings as settings_lib
 
 PACKAGES = ("jax", "jaxlib", "flax", "optax", "chex", "numpy", "orbax-checkpoint", "tensorflow-datasets",
@@ -41,7 +41,8 @@ def machine() -> dict:
 
 def metric_of(config) -> tuple[str, bool]:
   """(history key of the task's quality metric, higher is better)."""
-  return report.TARGET_METRICS[tasks.KINDS[config.model.kind]]
+  kind = kinds.get(config.model.kind)
+  return kind.target_metric, kind.higher_is_better
 
 
 def _finished_history(workdir: pathlib.Path) -> list[dict] | None:

@@ -13,9 +13,9 @@ takes any `apply_fn(params, x) -> f[N, ...]` (models are passed in; nothing here
 
 Modules: kernel (empirical_ntk), cost (method="auto"'s cost model), products (matrix-free products
 and NTK-guided scores), spectrum, drift, params (param filters), axes (kernel layout), batching.
-Not imported here (they pull in training and plotting): `attent_jax.ntk.experiment` (train with and
-without a teacher, recording the probe kernel) and `attent_jax.ntk.report` (its JSON and PNG
-report); `experiments/antk_spectrum.py` runs both.
+This package depends on jax and numpy only, and on nothing of the training stack: training runs that
+record a probe kernel, and their JSON and PNG report, live beside their binary
+(`experiments/antk_runs.py`, `experiments/antk_report.py`, run by `experiments/antk_spectrum.py`).
 """
 
 from attent_jax.ntk.cost import MethodCost, NTKCost, estimate_cost

@@ -149,7 +149,7 @@ def test_golden_loss_after_one_adam_step(tiny, loss_after_one_adam_step):
 
   def loss_fn(params):
     logits_BLV = apply_fn(params, {"inputs": tokens_BL[:, :-1]})
-    return losses.token_cross_entropy(logits_BLV, tokens_BL[:, 1:], mask_BL)[0].mean()
+    return losses.cross_entropy(logits_BLV, tokens_BL[:, 1:], mask_BL)[0].mean()
 
   loss = loss_after_one_adam_step(loss_fn, params)
   assert loss == pytest.approx(GOLDEN_LOSS_AFTER_ONE_STEP, rel=1e-5), f"new golden value: {loss:.6g}"

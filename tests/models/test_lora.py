@@ -28,7 +28,7 @@ def wrapped():
 
 
 def _loss(logits_BLV):
-  return losses.token_cross_entropy(logits_BLV, TOKENS_BL[:, 1:], jnp.ones((2, 8), bool))[0].mean()
+  return losses.cross_entropy(logits_BLV, TOKENS_BL[:, 1:], jnp.ones((2, 8), bool))[0].mean()
 
 
 def test_adapters_for_every_target_and_fresh_ones_change_nothing(wrapped):

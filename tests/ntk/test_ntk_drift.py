@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from attent_jax import ntk
-from attent_jax.ntk import report as ntk_report
+from experiments import antk_report as ntk_report
 from tests.ntk.ntk_tiny_models import tiny_transformer
 
 LABELS = jnp.array([0, 1, 0, 1, 1])

@@ -3,7 +3,8 @@
   probe_recorder(config, size)        a DriftRecorder on the first `size` training-pool examples
   record_runs(config, workdir, ...)   trains once per teacher preset with that recorder
 
-`experiments/antk_spectrum.py` runs these and `ntk.report.save_report`.
+`experiments/antk_spectrum.py` runs these and `experiments.antk_report.save_report`. (This lives beside
+the binary, not in `attent_jax.ntk`, so that the ANTK library depends on nothing of the training stack.)
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import ml_collections
 import numpy as np
 
 from attent_jax import data as data_lib
-from attent_jax import experiment, train
-from attent_jax.ntk.drift import DriftRecorder
-from attent_jax.ntk.params import lora_only
+from attent_jax import experiment, kinds, train
+from attent_jax.ntk import DriftRecorder, lora_only
 
 NO_TEACHER = "full_data"
 
@@ -39,10 +39,9 @@ def probe_recorder(config: ml_collections.ConfigDict, size: int) -> DriftRecorde
                             source_dir=config.data.source_dir or None, seq_len=seq_len)
   features = data_lib.model_features(pool, np.arange(min(size, pool.size)))
   probe = {key: jnp.asarray(value) for key, value in features.items()}
-  kind = config.model.kind
-  output_fns = {"gpt": lambda logits, batch: logits[:, -1], "mae": lambda out, batch: out["pred"]}
-  return DriftRecorder(probe, labels=probe.get("label") if kind == "vit" else None,
-                       output_fn=output_fns.get(kind),
+  kind = kinds.get(config.model.kind)
+  return DriftRecorder(probe, labels=probe[kind.ntk_labels] if kind.ntk_labels else None,
+                       output_fn=kind.ntk_output,
                        param_filter=lora_only if config.lora.enabled else None)
 
 

@@ -1,7 +1,7 @@
 """ANTK reports: a probe kernel's drift and eigenspectra over training runs, as JSON and PNG plots.
 
 `save_report(recorders, workdir)` takes DriftRecorders (one per run, e.g. with and without the
-teacher; see attent_jax.ntk.experiment) and writes antk_spectrum.json, antk_drift.png and
+teacher; see experiments/antk_runs.py) and writes antk_spectrum.json, antk_drift.png and
 antk_spectra.png. Plots use matplotlib's object API (no pyplot state, no display needed).
 """
 

@@ -1,0 +1,132 @@
+"""The steps of one epoch, as `attent_jax.train.loop.run` calls them: score the pool, train on the plan's
+batches, evaluate; and `StepLog`, which watches the training losses for non-finite values.
+
+Each function takes what it needs (the `Experiment`, the compiled steps, the states) and returns new
+states: nothing here keeps state between calls except `StepLog`'s buffer of unchecked step metrics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import jax
+import numpy as np
+
+from attent_jax import data as data_lib
+from attent_jax import probe as probe_lib
+from attent_jax.experiment import Experiment
+from attent_jax.train.steps import CompiledSteps
+
+
+class NonFiniteLossError(FloatingPointError):
+  """A training loss was NaN or inf. Names the step and the examples; no checkpoint holds the result."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PlanRows:
+  """An epoch's plan on the host: the examples to train on, in training order, with their loss weights.
+
+  indices int32[count], weights f32[count] (the same order), count int.
+  """
+  indices: np.ndarray
+  weights: np.ndarray
+  count: int
+
+  @classmethod
+  def of(cls, plan) -> PlanRows:
+    count = int(plan.count)
+    indices = np.asarray(plan.indices)[:count]
+    # Plan weights are indexed by example; training wants them in training order.
+    return cls(indices, np.asarray(plan.weights)[indices], count)
+
+
+def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state):
+  """A fresh, no-grad pass over the whole training pool; records the scores in the teacher's state."""
+  pool, kind = exp.train_pool, exp.teacher.score_kind
+  if kind == "ntk":
+    scores = _ntk_scores(exp, state)
+  else:
+    chunks = [steps.score(state, batch)
+              for batch in exp.score_batcher.batches(np.arange(pool.size, dtype=np.int32))]
+    scores = np.concatenate([np.asarray(jax.device_get(c)) for c in chunks])[:pool.size]
+  return steps.record_pool(teacher_state, np.arange(pool.size, dtype=np.int32),
+                           scores.astype(np.float32), np.ones(pool.size, bool))
+
+
+def _ntk_scores(exp: Experiment, state) -> np.ndarray:
+  from attent_jax import ntk  # pylint: disable=g-import-not-at-top
+  task, pool = exp.task, exp.train_pool
+  params = task.combine(state.params, state.frozen)
+  features = data_lib.model_features(pool, np.arange(pool.size))
+  features["mask"] = np.ones(pool.size, bool)
+  return np.asarray(ntk.ntk_guided_scores(
+      lambda p, x: task.outputs(p, x), params, features,
+      lambda outputs, x: task.losses_from_outputs(outputs, x),
+      chunk_size=exp.config.train.eval_batch_size))
+
+
+class StepLog:
+  """Buffers each step's metrics (fetching them would wait for the device), then, every
+  `log_every_steps` and on `flush`: stops the run on a non-finite loss, writes interval means."""
+
+  def __init__(self, writer, learning_rate, bar, log_every_steps: int):
+    self.writer, self.learning_rate, self.bar = writer, learning_rate, bar
+    self.log_every_steps = log_every_steps
+    self._pending: list[tuple[int, np.ndarray, dict]] = []
+
+  def add(self, step: int, indices: np.ndarray, metrics: dict, epoch: int) -> None:
+    self._pending.append((step, indices, metrics))
+    self.bar.update(1)
+    if step % self.log_every_steps == 0:
+      self.flush(epoch)
+
+  def flush(self, epoch: int) -> None:
+    """Raises NonFiniteLossError naming the step and examples of the first non-finite loss."""
+    if not self._pending:
+      return
+    fetched = [(step, idx, jax.device_get(m)) for step, idx, m in self._pending]
+    self._pending = []
+    for step, idx, metrics in fetched:
+      losses = np.asarray(metrics["losses"])[: len(idx)]
+      if not np.isfinite(metrics["loss"]) or not np.isfinite(losses).all():
+        bad = idx[~np.isfinite(losses)] if not np.isfinite(losses).all() else idx
+        raise NonFiniteLossError(
+            f"non-finite training loss at step {step} (epoch {epoch}); examples involved "
+            f"(pool indices): {bad[:20].tolist()}; the last good checkpoint is left as it was")
+    last_step = fetched[-1][0]
+    self.writer.write(last_step, {
+        "train/loss": np.mean([float(m["loss"]) for _, _, m in fetched]),
+        "train/grad_norm": np.mean([float(m["grad_norm"]) for _, _, m in fetched]),
+        "train/learning_rate": float(self.learning_rate(last_step)),
+    })
+    self.bar.set_postfix(loss=f"{float(fetched[-1][2]['loss']):.4f}", epoch=epoch)
+
+
+def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, plan: PlanRows,
+                  first_batch: int, log: StepLog, epoch: int) -> Iterator[tuple]:
+  """Trains on the plan's batches from `first_batch` on, yielding (state, teacher_state) after each
+  step; the caller may stop early (the states it last received are then the current ones)."""
+  batch_size = exp.batcher.batch_size
+  for batch_index in range(first_batch, exp.batcher.num_batches(plan.count)):
+    rows = slice(batch_index * batch_size, (batch_index + 1) * batch_size)
+    batch = exp.batcher.batch(plan.indices[rows], plan.weights[rows])
+    state, teacher_state, step_metrics = steps.train(state, teacher_state, batch)
+    log.add(int(state.step), plan.indices[rows], step_metrics, epoch)
+    yield state, teacher_state
+
+
+def evaluate(exp: Experiment, steps: CompiledSteps, state) -> dict[str, float]:
+  """The task's metrics on the whole eval split (+ the linear probe's accuracy where configured)."""
+  sums = None
+  for batch in exp.eval_batcher.batches(np.arange(exp.eval_pool.size, dtype=np.int32)):
+    batch_sums = steps.evaluate(state, batch)
+    sums = batch_sums if sums is None else jax.tree.map(lambda a, b: a + b, sums, batch_sums)
+  metrics = exp.task.summarize(jax.device_get(sums))
+  probe = exp.config.probe
+  if probe.enabled and exp.task.encode_fn is not None:
+    metrics["probe_accuracy"] = probe_lib.linear_probe_accuracy(
+        exp.task.encode_fn, exp.task.combine(state.params, state.frozen), exp.train_pool,
+        exp.eval_pool, train_examples=probe.train_examples, eval_examples=probe.eval_examples,
+        batch_size=exp.config.train.eval_batch_size)
+  return metrics
