@@ -7,7 +7,6 @@ states: nothing here keeps state between calls except `StepLog`'s buffer of unch
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import jax
@@ -21,24 +20,6 @@ from attent_jax.train.steps import CompiledSteps
 
 class NonFiniteLossError(FloatingPointError):
   """A training loss was NaN or inf. Names the step and the examples; no checkpoint holds the result."""
-
-
-@dataclasses.dataclass(frozen=True)
-class PlanRows:
-  """An epoch's plan on the host: the examples to train on, in training order, with their loss weights.
-
-  indices int32[count], weights f32[count] (the same order), count int.
-  """
-  indices: np.ndarray
-  weights: np.ndarray
-  count: int
-
-  @classmethod
-  def of(cls, plan) -> PlanRows:
-    count = int(plan.count)
-    indices = np.asarray(plan.indices)[:count]
-    # Plan weights are indexed by example; training wants them in training order.
-    return cls(indices, np.asarray(plan.weights)[indices], count)
 
 
 def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state):
@@ -103,16 +84,15 @@ class StepLog:
     self.bar.set_postfix(loss=f"{float(fetched[-1][2]['loss']):.4f}", epoch=epoch)
 
 
-def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, plan: PlanRows,
+def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, plan,
                   first_batch: int, log: StepLog, epoch: int) -> Iterator[tuple]:
-  """Trains on the plan's batches from `first_batch` on, yielding (state, teacher_state) after each
+  """Trains on the plan's batches (`selection.Plan.batches`: the kept examples once each, in training
+  order, with their loss weights) from `first_batch` on, yielding (state, teacher_state) after each
   step; the caller may stop early (the states it last received are then the current ones)."""
-  batch_size = exp.batcher.batch_size
-  for batch_index in range(first_batch, exp.batcher.num_batches(plan.count)):
-    rows = slice(batch_index * batch_size, (batch_index + 1) * batch_size)
-    batch = exp.batcher.batch(plan.indices[rows], plan.weights[rows])
+  for indices, mask, weights in plan.batches(exp.batcher.batch_size, start=first_batch):
+    batch = exp.batcher.batch(indices, weights, mask)
     state, teacher_state, step_metrics = steps.train(state, teacher_state, batch)
-    log.add(int(state.step), plan.indices[rows], step_metrics, epoch)
+    log.add(int(state.step), indices[mask], step_metrics, epoch)
     yield state, teacher_state
 
 
