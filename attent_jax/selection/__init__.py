@@ -20,14 +20,14 @@ from attent_jax.selection.ranking import METHODS, NORMALIZERS, rank, select, sel
 from attent_jax.selection.schedules import (
     INTERVAL_KINDS, RATIO_KINDS, count_for, interval_schedule, ratio_schedule)
 from attent_jax.selection.scores import SCORE_KINDS, discrepancy, per_example_loss
-from attent_jax.selection.sharded import DEFAULT_IMPL, IMPLS, global_top_k
+from attent_jax.selection.sharded import DEFAULT_IMPL, IMPLS, global_top_k, top_count_mask
 from attent_jax.selection.teacher import Teacher, TeacherState
-from attent_jax.selection import timetable
+from attent_jax.selection import sharded, timetable
 from attent_jax.selection.timetable import Timetable
 
 __all__ = [
     "DEFAULT_IMPL", "GRANULARITIES", "IMPLS", "INTERVAL_KINDS", "METHODS", "NORMALIZERS", "PRESETS",
     "Plan", "RATIO_KINDS", "Randomness", "Recipe", "SCORE_KINDS", "SOURCES", "Teacher", "TeacherState",
     "Timetable", "count_for", "discrepancy", "global_top_k", "interval_schedule", "jit_checks", "make_teacher", "register",
-    "per_example_loss", "rank", "ratio_schedule", "select", "selection_keys",
+    "per_example_loss", "rank", "ratio_schedule", "select", "selection_keys", "top_count_mask",
 ]

@@ -1,6 +1,7 @@
 """8 fake devices give exactly the 1-device answer: select, rank and every teacher granularity."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -64,3 +65,20 @@ def test_init_rejects_a_pool_that_does_not_split_over_the_shards(data_sharding):
   t = selection.make_teacher("int", pool_size=100, total_epochs=3)
   with pytest.raises(ValueError, match="pool_size 100 must be a multiple of the 8 shards"):
     t.init(jax.random.key(0), data_sharding)
+
+
+@settings(max_examples=20, deadline=None)
+@given(values=st.lists(st.sampled_from((0.0, -0.0, 1.0, -2.5, 3e38, -1e-30, np.inf, -np.inf, np.nan)),
+                       min_size=N, max_size=N), count=st.integers(0, N))
+def test_bisection_top_count_mask_equals_top_k_on_one_and_eight_devices(data_sharding, values, count):
+  keys = selection.selection_keys(jnp.asarray(np.array(values, np.float32)), "hard")
+  expected = np.zeros(N, bool)
+  expected[np.asarray(jax.lax.top_k(keys, N)[1])[:count]] = True
+  mask = _top_count_mask(keys, count)
+  np.testing.assert_array_equal(mask, expected)
+  sharded = _top_count_mask(jax.device_put(keys, data_sharding), count)
+  np.testing.assert_array_equal(sharded, expected)
+  assert sharded.sharding.spec == P("data")
+
+
+_top_count_mask = jax.jit(selection.sharded.top_count_mask)
