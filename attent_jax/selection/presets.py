@@ -134,7 +134,7 @@ def attent_complex(n: int, e: int, **overrides) -> Recipe:
   return _ranked(n, table, o)
 
 
-def _curriculum(name: str, n: int, e: int, defaults: dict, overrides: dict) -> Recipe:
+def _curriculum_spec(name: str, n: int, e: int, defaults: dict, overrides: dict) -> Recipe:
   o = _options(name, defaults, overrides)
   warmup = _warmup(o, e)
   rounds = e - warmup
@@ -153,14 +153,14 @@ def int_(n: int, e: int, **overrides) -> Recipe:
   growing intervals (1, 2, 3, ... epochs on short runs; 10, 20, ... 50 on runs of 1000+). No warm-up.
   Counts with E = 20: selections at epochs 0-4, 5, 7, 10, 14 and 19, at
   round(N (0.2 + 0.08 floor(10 e / 19))) (epoch 19: ratio 1, full), each reused until the next."""
-  return _curriculum("int", n, e, {**_SELECTION, **_RATIO, **_INTERVAL,
+  return _curriculum_spec("int", n, e, {**_SELECTION, **_RATIO, **_INTERVAL,
                                         "interval_kind": "incremental", "warmup_epochs": 0}, overrides)
 
 
 def _grant(name: str, granularity: str, n: int, e: int, overrides: dict) -> Recipe:
   defaults = {**_SELECTION, **_RATIO, **_INTERVAL, "granularity": granularity, "ratio_start": 0.1,
               "stages": 50, "interval_kind": "curriculum", "warmup_epochs": 1}
-  return _curriculum(name, n, e, defaults, overrides)
+  return _curriculum_spec(name, n, e, defaults, overrides)
 
 
 def grant_b(n: int, e: int, **overrides) -> Recipe:
@@ -203,7 +203,7 @@ def online_batch(n: int, e: int, **overrides) -> Recipe:
   defaults = {**_SELECTION, **_RATIO, **_INTERVAL, "granularity": "super_batch", "source": "cached",
               "ratio_start": 0.5, "ratio_kind": "constant", "super_batch_size": None,
               "warmup_epochs": 1}
-  return _curriculum("online_batch", n, e, defaults, overrides)
+  return _curriculum_spec("online_batch", n, e, defaults, overrides)
 
 
 def nint(n: int, e: int, **overrides) -> Recipe:
