@@ -16,7 +16,7 @@ largest array shape in the partitioned program (`compiled.as_text()`). Seconds a
 median over --repeats calls after a warm-up call, skipped where the replicated design would need more
 than --max-gib of host memory for the 8 fake devices together.
 
-    python -m benchmarks.selection_scale [--pools 1e6,1e7,1e8] [--repeats 3] [--max-gib 8]
+    python -m benchmarks.selection_scale [--pools 1e6,1e7,1e8] [--repeats 3] [--max-gib 8] [--designs ...]
 """
 
 from __future__ import annotations
@@ -97,6 +97,7 @@ def main() -> None:
   parser.add_argument("--pools", default="1e6,1e7,1e8")
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--max-gib", type=float, default=8.0)
+  parser.add_argument("--designs", default="next_epoch,select/replicated,select/sharded")
   args = parser.parse_args()
   mesh = jax.make_mesh((8,), ("data",))
   sharding, scalar = NamedSharding(mesh, P("data")), NamedSharding(mesh, P())
@@ -120,6 +121,8 @@ def main() -> None:
     }
     concrete = None
     for name, (fn, abstract) in designs.items():
+      if name not in args.designs.split(","):
+        continue
       compiled = fn.lower(*abstract).compile()
       per_device = _bytes(compiled)
       seconds = float("nan")
