@@ -3,7 +3,7 @@
 Pieces, usable separately inside your own JAX training loop:
   scores     per_example_loss, discrepancy                      (what to rank by)
   ranking    select, rank, selection_keys                        (hard / soft Gumbel / random top-k)
-  sharded    global_top_k                                        (exact top-k over mesh-sharded scores)
+  sharded    global_top_k, top_count_mask                        (exact top-k over mesh-sharded scores)
   schedules  ratio_schedule, interval_schedule                   (how much, and when)
   teacher    Teacher, TeacherState                               (the per-epoch protocol; see its doc)
   plan       Plan, Plan.batches                                  (one epoch, in training order)

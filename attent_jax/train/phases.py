@@ -31,6 +31,10 @@ def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state):
     chunks = [steps.score(state, batch)
               for batch in exp.score_batcher.batches(np.arange(pool.size, dtype=np.int32))]
     scores = np.concatenate([np.asarray(jax.device_get(c)) for c in chunks])[:pool.size]
+  if not np.isfinite(scores).all():  # a non-finite score cannot be ranked (selection.guards)
+    bad = np.flatnonzero(~np.isfinite(scores))
+    raise NonFiniteLossError(f"the fresh scoring pass gave non-finite {kind!r} scores for "
+                             f"{len(bad)} examples (pool indices): {bad[:20].tolist()}")
   return steps.record_pool(teacher_state, np.arange(pool.size, dtype=np.int32),
                            scores.astype(np.float32), np.ones(pool.size, bool))
 
