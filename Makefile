@@ -25,7 +25,7 @@ demo: $(STAMP) fashion-mnist
 	$(PY) -m experiments.demo --workdir=$(WORKDIR) --fashion_mnist_dir=$(FASHION_MNIST_DIR)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --durations=15 tests
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=15 tests
 
 clean:
 	rm -rf $(VENV) runs

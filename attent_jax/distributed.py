@@ -40,3 +40,16 @@ def initialize_from_flags() -> None:
 def log_topology() -> None:
   logging.info("process %d of %d; %d local / %d global devices: %s", jax.process_index(),
                jax.process_count(), jax.local_device_count(), jax.device_count(), jax.devices())
+
+
+def barrier(name: str, timeout_s: int = 900) -> None:
+  """Waits until every process reaches the barrier `name` (a no-op in a one-process run).
+
+  A coordination-service barrier, not a device collective: processes that reach their first
+  collective far apart (one still compiling or building data) would otherwise trip CPU collectives'
+  fixed 30 s rendezvous timeout. Call it at the same point, with the same name, on every process.
+  """
+  if jax.process_count() == 1:
+    return
+  from jax._src import distributed  # pylint: disable=g-import-not-at-top  (the runtime's client)
+  distributed.global_state.client.wait_at_barrier(name, timeout_in_ms=timeout_s * 1000)

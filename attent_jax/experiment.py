@@ -11,6 +11,8 @@ import dataclasses
 import json
 import math
 import pathlib
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import ml_collections
@@ -18,12 +20,17 @@ import optax
 
 from attent_jax import data as data_lib
 from attent_jax import kinds
+from attent_jax import lr_floor
 from attent_jax import selection
 from attent_jax import sharding as sharding_lib
 from attent_jax import tasks as tasks_lib
+from attent_jax.data import sft
+from attent_jax.data import tokenizer as tokenizer_lib
 from attent_jax.models import lora
+from attent_jax.selection.timetable import SELECT
 
-_GROUPED_PRESETS = ("grant_b", "grant_s", "online_batch")  # Selection within groups of batch_size.
+_GROUPED_PRESETS = ("grant_b", "grant_s")  # Selection within groups of batch_size.
+_COMPUTE_FIELDS = ("dtype", "attention", "remat")  # config.model fields a loaded checkpoint keeps.
 
 
 @dataclasses.dataclass
@@ -41,6 +48,9 @@ class Experiment:
   learning_rate: optax.Schedule
   steps_per_epoch: tuple[int, ...]
   fingerprint: dict
+  # Host-side metrics beyond the jitted eval sums (the kind's `make_host_eval`, e.g. exact match of
+  # greedy generations): combined params -> {metric: float}; None if the kind has none.
+  host_eval: Callable[[Any], dict[str, float]] | None = None
 
   @property
   def total_steps(self) -> int:
@@ -71,6 +81,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _require(train.grad_clip >= 0, f"config.train.grad_clip must be >= 0, got {train.grad_clip}")
   _require(train.checkpoint_every_steps >= 0, "config.train.checkpoint_every_steps must be >= 0")
   _require(config.data.limit >= 0 and config.data.eval_limit >= 0, "config.data limits must be >= 0")
+  _require(config.data.overlong in sft.OVERLONG,
+           f"config.data.overlong must be one of {sft.OVERLONG}, got {config.data.overlong!r}")
+  _require(config.eval.generate_examples >= 0,
+           f"config.eval.generate_examples must be >= 0, got {config.eval.generate_examples}")
+  _require(not config.eval.generate_examples or config.eval.max_new_tokens > 0,
+           "config.eval.max_new_tokens must be positive when config.eval.generate_examples is "
+           f"{config.eval.generate_examples}")
   if config.lora.enabled:
     _require(config.lora.rank > 0, f"config.lora.rank must be positive, got {config.lora.rank}")
     _require(kind.lora, f"LoRA fine-tuning is not supported for model kind {kind.name!r}; kinds "
@@ -102,6 +119,10 @@ def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
              f"model kind {kind.name!r} cannot load a Hugging Face checkpoint; kinds that can: "
              f"{sorted(k.name for k in kinds.KINDS.values() if k.load_pretrained)}")
     model_cfg, params = kind.load_pretrained(source)
+    # The checkpoint defines the architecture; how to compute it (dtype, attention, remat) is the run's.
+    model_cfg = dataclasses.replace(model_cfg, **{
+        name: config.model[name] for name in _COMPUTE_FIELDS
+        if name in config.model and hasattr(model_cfg, name)})
     apply_fn = kind.make_apply_fn(model_cfg)
   else:
     apply_fn, params = kind.build(model_cfg, key)
@@ -115,12 +136,13 @@ def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
       params = checkpoint.load_params(source / "final_params", params)
   encode_fn = kind.make_encoder(model_cfg) if kind.make_encoder else None
   if not config.lora.enabled:
-    return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, encode_fn=encode_fn)
+    return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, encode_fn=encode_fn,
+                          model_config=model_cfg)
   lora_cfg = lora.LoRAConfig(rank=config.lora.rank, alpha=config.lora.alpha,
                              targets=tuple(config.lora.targets))
   apply_fn, params = lora.wrap(apply_fn, params, lora_cfg, jax.random.fold_in(key, 1))
   return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, partition=lora.partition,
-                        combine=lora.combine)
+                        combine=lora.combine, model_config=model_cfg)
 
 
 def _load_pools(config, model_cfg):
@@ -128,12 +150,20 @@ def _load_pools(config, model_cfg):
   seq_len = data.seq_len or getattr(model_cfg, "max_len", 0) or None
   if seq_len and hasattr(model_cfg, "max_len") and seq_len > model_cfg.max_len:
     raise ValueError(f"config.data.seq_len={seq_len} exceeds the model's max_len={model_cfg.max_len}")
-  kwargs = dict(data_dir=data.data_dir or None, source_dir=data.source_dir or None, seq_len=seq_len)
+  kwargs = dict(data_dir=data.data_dir or None, source_dir=data.source_dir or None, seq_len=seq_len,
+                tokenizer=tokenizer_lib.spec_for(data.tokenizer, config.init.checkpoint),
+                overlong=data.overlong)
   train_pool = data_lib.load_pool(data.name, data.split, limit=data.limit or None, **kwargs)
   eval_pool = data_lib.load_pool(data.name, data.eval_split, limit=data.eval_limit or None, **kwargs)
   if train_pool.kind != kinds.get(config.model.kind).pool_kind:
     raise ValueError(f"dataset {data.name} holds {train_pool.kind} examples, which a "
                      f"{config.model.kind} model cannot train on")
+  vocab_size = getattr(model_cfg, "vocab_size", None)
+  for pool in (train_pool, eval_pool):
+    if vocab_size and pool.kind == "tokens" and int(pool.arrays["tokens"].max()) >= vocab_size:
+      raise ValueError(f"{data.name}/{pool.split} holds token id {int(pool.arrays['tokens'].max())} but "
+                       f"the model's vocab_size is {vocab_size}; match config.model.vocab_size to the "
+                       "tokenizer (config.data.tokenizer)")
   return train_pool, eval_pool
 
 
@@ -148,13 +178,19 @@ def make_teacher(config, pool_size: int) -> selection.Teacher:
                                 total_epochs=config.train.epochs, **overrides)
 
 
-def make_optimizer(config, steps_per_epoch):
+def make_optimizer(config, steps_per_epoch, timetable: selection.Timetable | None = None):
+  """AdamW on a warmup-cosine schedule over the run's steps; with a `timetable` whose lr_floor is set
+  (GraNT), the LR is raised back to lr_floor * learning_rate after each re-selection epoch."""
   train = config.train
   total_steps = max(sum(steps_per_epoch), 1)
   warmup = min(train.warmup_steps, max(total_steps - 1, 0))
   schedule = optax.warmup_cosine_decay_schedule(
       init_value=0.0, peak_value=train.learning_rate, warmup_steps=warmup, decay_steps=total_steps,
       end_value=train.learning_rate * train.min_learning_rate_ratio)
+  if timetable is not None and timetable.lr_floor is not None:
+    steps = lr_floor.raise_steps(timetable.phase == SELECT, steps_per_epoch)
+    schedule = lr_floor.with_lr_floor(schedule, steps, timetable.lr_floor * train.learning_rate,
+                                      total_steps)
   chain = [optax.clip_by_global_norm(train.grad_clip)] if train.grad_clip else []
   chain.append(optax.adamw(schedule, b1=0.9, b2=0.98, weight_decay=train.weight_decay))
   return optax.chain(*chain), schedule
@@ -169,21 +205,22 @@ def fingerprint(config) -> dict:
 def build(config: ml_collections.ConfigDict) -> Experiment:
   """Validates `config` and builds every piece of the run. Compiles nothing."""
   validate(config)
-  model_cfg = model_config(config)
   mesh = sharding_lib.make_mesh(config.train.num_devices or None)
-  train_pool, eval_pool = _load_pools(config, model_cfg)
+  task = build_task(config)  # A checkpoint's config.json defines the model the data must fit.
+  train_pool, eval_pool = _load_pools(config, task.model_config)
   _require(config.train.batch_size <= train_pool.size,
            f"config.train.batch_size={config.train.batch_size} exceeds the pool of {train_pool.size}")
   teacher = make_teacher(config, train_pool.size)
   steps = tuple(math.ceil(teacher.expected_count(epoch) / config.train.batch_size)
                 for epoch in range(config.train.epochs))
-  optimizer, schedule = make_optimizer(config, steps)
+  optimizer, schedule = make_optimizer(config, steps, teacher.timetable)
   batch_sharding = sharding_lib.batch_sharding(mesh)
   return Experiment(
       config=config, mesh=mesh, train_pool=train_pool, eval_pool=eval_pool,
       batcher=data_lib.Batcher(train_pool, config.train.batch_size, batch_sharding),
       score_batcher=data_lib.Batcher(train_pool, config.train.eval_batch_size, batch_sharding),
       eval_batcher=data_lib.Batcher(eval_pool, config.train.eval_batch_size, batch_sharding),
-      task=build_task(config), teacher=teacher, optimizer=optimizer, learning_rate=schedule,
-      steps_per_epoch=steps, fingerprint=fingerprint(config))
+      task=task, teacher=teacher, optimizer=optimizer, learning_rate=schedule,
+      steps_per_epoch=steps, fingerprint=fingerprint(config),
+      host_eval=task.kind.make_host_eval(config, task, eval_pool) if task.kind.make_host_eval else None)
 

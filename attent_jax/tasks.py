@@ -40,6 +40,7 @@ class Task:
   partition: Callable[[Params], tuple[Params, Params]] = _identity_partition
   combine: Callable[[Params, Params], Params] = _identity_combine
   encode_fn: Callable[[Params, Batch], jax.Array] | None = None
+  model_config: Any = None  # The model's frozen config as built or loaded (a checkpoint's defines it).
 
   def outputs(self, params: Params, batch: Batch, *, train: bool = False, rng=None):
     """The model's raw outputs (logits, or the MAE's reconstruction dict)."""

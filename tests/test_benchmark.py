@@ -1,4 +1,5 @@
-"""The benchmark pipeline at smoke size (all five method slots, one seed) and its arithmetic."""
+"""The benchmark pipeline at smoke size (the frontier and every method slot, one seed) and its
+arithmetic; the frontier's own arithmetic is in test_frontier.py."""
 
 import json
 import pathlib
@@ -35,7 +36,8 @@ def test_summary_times_and_savings():
                             random="never")
   assert verdict["random_ok"] and verdict["final_ok"] and not verdict["met"]  # saved: median(None, 40)
   line = summary.describe_verdict(verdict)
-  assert "(target 30%), MISSED" in line and "(at most 0.1), met" in line and line.endswith(": yes")
+  assert "(target 30%), MISSED" in line and "(at most 0.1), met" in line
+  assert ": yes; gain over the full-data frontier" in line and line.endswith("frontier not recorded")
 
 
 def test_verdict_when_neither_reaches_the_target_compares_finals():
@@ -62,6 +64,8 @@ def test_build_config_applies_settings_and_rejects_unknown_keys():
   config = settings.build_config("vit_digits", choice, 2)
   assert (config.seed, config.teacher.name, config.train.epochs) == (2, "infobatch", 10)
   assert dict(config.teacher.overrides) == {"prune": 0.3}
+  short = settings.build_config("vit_digits", settings.TeacherChoice("full_data", epochs=4), 0)
+  assert short.train.epochs == 4 and settings.config_epochs("vit_digits", smoke=True) == 3
   with pytest.raises(KeyError, match="train.epohcs"):
     settings.build_config("vit_digits", choice, 0, extra_overrides={"train.epohcs": 1})
   with pytest.raises(ValueError, match="unknown benchmark task"):
@@ -71,7 +75,8 @@ def test_build_config_applies_settings_and_rejects_unknown_keys():
 def test_every_task_builds_valid_teachers():
   from attent_jax import experiment  # pylint: disable=g-import-not-at-top
   for task, task_settings in settings.SETTINGS.items():
-    for choice in [*settings.method_teachers(task_settings).values(),
+    frontier = settings.frontier_teachers(task_settings.frontier, settings.config_epochs(task))
+    for choice in [*settings.method_teachers(task_settings, frontier).values(),
                    *task_settings.candidates.values()]:
       config = settings.build_config(task, choice, 0)
       experiment.make_teacher(config, pool_size=1000)  # Raises on a bad preset or override.
@@ -80,11 +85,14 @@ def test_every_task_builds_valid_teachers():
 def test_smoke_benchmark_writes_record(data_dirs, tmp_path):
   tfds_dir, _, _ = data_dirs
   out = tmp_path / "out"
-  record = benchmark.run_benchmark(
-      "vit_digits", seeds=1, workdir=tmp_path / "runs", out_dir=out, command="pytest smoke",
-      smoke=True, extra_overrides={"data.data_dir": tfds_dir})
+  kwargs = dict(seeds=1, workdir=tmp_path / "runs", out_dir=out, command="pytest smoke", smoke=True,
+                budgets=(0.5,), extra_overrides={"data.data_dir": tfds_dir})
+  record = benchmark.run_benchmark("vit_digits", **kwargs)
   methods = record["summary"]["methods"]
-  assert list(methods) == list(settings.SLOTS)
+  expected = ["full_data@67%", *settings.SLOTS]  # 0.5 of 3 epochs rounds to 2; 1.0 always runs.
+  assert list(methods) == expected and record["frontier_budgets"] == [0.5]
+  assert record["teachers"]["full_data@67%"]["epochs"] == 2
+  assert record["configs"]["full_data@67%"]["train"]["epochs"] == 2
   for method, data in methods.items():
     (row,) = data["runs"]
     assert 0.0 <= row["final"] <= 1.0
@@ -92,22 +100,50 @@ def test_smoke_benchmark_writes_record(data_dirs, tmp_path):
   assert methods["attent_paper"]["runs"][0]["score"] > 0  # fresh scoring passes are counted
   assert methods["full_data"]["runs"][0]["saved_seed"] == pytest.approx(0.0)
   assert methods["full_data"]["runs"][0]["examples"] > methods["attent_paper"]["runs"][0]["examples"]
-  assert set(record["verdict"]) >= {"saved_pct", "saved_ok", "met"}
+  frontier = record["summary"]["frontier"]
+  assert frontier["methods"] == ["full_data@67%", "full_data"] and frontier["epochs"] == [2, 3]
+  for method in settings.SLOTS[1:]:
+    assert isinstance(methods[method]["runs"][0]["frontier_gain"], float)
+  assert methods["full_data"]["runs"][0]["frontier_gain"] is None  # It is the frontier.
+  assert set(record["verdict"]) >= {"saved_pct", "saved_ok", "frontier_gain", "met"}
   saved = json.loads((out / "results.json").read_text())
-  assert set(saved["histories"]) == set(settings.SLOTS) and saved["machine"]["nproc"] >= 1
-  assert saved["machine"]["packages"]["jax"]
+  assert set(saved["histories"]) == set(expected) and saved["machine"]["nproc"] >= 1
+  assert saved["machine"]["packages"]["jax"] and "notes" not in saved
+  assert saved["histories"]["full_data@67%"][0][-1]["epoch"] == 2
+  assert (tmp_path / "runs" / "full_data_at_67pct" / "seed0" / "summary.json").is_file()
   text = (out / "results.md").read_text()
-  assert "pytest smoke" in text and all(f"| {m} |" in text for m in settings.SLOTS)
+  assert "pytest smoke" in text and all(f"| {m} |" in text for m in expected)
+  assert "Full-data frontier (medians over seeds" in text
   assert (out / "metric_vs_time.png").stat().st_size > 1000
-  assert render.markdown(saved) == render.markdown(record)  # re-renderable from the JSON alone
-  before = (out / "results.md").read_text()
+  (out / "notes.md").write_text("Findings: a smoke test.\n")
+  before = render.markdown(saved, notes="Findings: a smoke test.\n")
   rerendered = benchmark.rerender("vit_digits", out)  # re-derived from the recorded histories
   assert rerendered["summary"] == record["summary"] and rerendered["verdict"] == record["verdict"]
-  assert (out / "results.md").read_text() == before
+  assert (out / "results.md").read_text() == before and "Findings: a smoke test." in before
   with pytest.raises(ValueError, match="holds task 'vit_digits'"):
     benchmark.rerender("gpt_pycode", out)
-  section = readme.task_section(saved)
-  assert "pytest smoke" in section and all(f"| {m} |" in section for m in settings.SLOTS)
+  section = readme.task_section(saved, "Findings: a smoke test.")
+  assert "pytest smoke" in section and all(f"| {m} |" in section for m in expected)
+  assert section.endswith("Findings: a smoke test.")  # smoke: no plot line
+  again = benchmark.run_benchmark("vit_digits", **kwargs)  # resumes: every run is read back
+  assert again["summary"] == record["summary"]
+
+
+def test_rerender_keeps_a_record_without_frontier_without_one(tmp_path):
+  """A record from before the frontier re-renders; the frontier is said to be missing, not made up."""
+  root = pathlib.Path(__file__).resolve().parents[1] / "benchmarks" / "gpt_lora"
+  recorded = json.loads((root / "results.json").read_text())
+  recorded["histories"] = {m: h for m, h in recorded["histories"].items() if m == "full_data"
+                           or not m.startswith("full_data")}  # as recorded before the frontier
+  (tmp_path / "results.json").write_text(json.dumps(recorded))
+  record = benchmark.rerender("gpt_lora", tmp_path)
+  assert record["summary"]["frontier"] is None
+  assert not [m for m in record["summary"]["methods"] if m.startswith("full_data@")]
+  assert record["verdict"]["frontier_gain"] is None and record["verdict"]["frontier_ok"] is None
+  assert not record["verdict"]["met"]
+  text = (tmp_path / "results.md").read_text()
+  assert "Full-data frontier: not recorded" in text and "| frontier not recorded |" in text
+  assert "frontier not recorded (target: above it on every seed), not shown" in text
 
 
 def test_readme_results_section_is_generated_from_the_recorded_files():

@@ -1,53 +1,71 @@
-"""What each benchmark runs: per task, the scaled-down config, the five method slots and the targets.
+"""What each benchmark runs: per task, the scaled-down config, the method slots, the full-data frontier's
+epoch budgets and the targets.
 
 `experiments/benchmark.py --task=<task>` reproduces a recorded result exactly from `SETTINGS[task]`:
 the config module and its overrides (epochs, pool limits: CPU-sized, stated in every results.md), the
-paper's AtteNT recipe for that regime, the best teacher found by the recorded tuning runs (`candidates`,
-run with `--tune`), and the controls derived from it. Pure data and small pure functions; nothing runs.
+full-data frontier (full data at several epoch budgets, each annealing its learning rate over its own
+budget), the paper's AtteNT recipe for that regime, the best teacher found by the recorded tuning runs
+(`candidates`, run with `--tune`), and the controls derived from it. The findings, and why the best
+teacher is the best, are prose: benchmarks/<task>/notes.md. Pure data and small pure functions; nothing
+runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import ml_collections
 
-# The five method slots, in the order each seed runs them (seed-major: every seed runs all five).
+# The method slots after the frontier, in the order each seed runs them (seed-major: every seed runs
+# every method). The baseline, `full_data`, is the frontier's 100% budget.
 BASELINE = "full_data"
 SLOTS = ("full_data", "attent_paper", "attent_best", "random_subset", "infobatch")
+# Full data at these fractions of the config's epochs (rounded to whole epochs); 1.0 is the baseline.
+FRONTIER = (0.5, 0.75, 1.0)
+FRONTIER_OF_3_EPOCHS = (1 / 3, 2 / 3, 1.0)  # Tasks of 3 epochs: 1, 2 and 3 epochs.
+SMOKE_FRONTIER = (0.5, 1.0)  # :smoke configs (a pipeline check): two budgets, e.g. 2 and 3 epochs.
 # Options that only say how a subset is ranked; a random subset on the same timetable drops them.
 _RANKING_ONLY = ("method", "temperature", "normalize", "score_kind", "impl")
 
 
 @dataclasses.dataclass(frozen=True)
 class TeacherChoice:
-  """A preset of `attent_jax.selection.PRESETS` and overrides of its arguments; `why` says why."""
+  """A preset of `attent_jax.selection.PRESETS` and overrides of its arguments; `why` says why.
+  `epochs`: the run's epoch budget when it is not the config's (the frontier's shorter budgets)."""
   name: str
   overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   why: str = ""
+  epochs: int | None = None
 
   def describe(self) -> str:
-    args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.overrides.items()))
-    return f"{self.name}({args})" if args else self.name
+    args = {**self.overrides, **({} if self.epochs is None else {"epochs": self.epochs})}
+    text = ", ".join(f"{k}={v!r}" for k, v in sorted(args.items()))
+    return f"{self.name}({text})" if text else self.name
 
 
 @dataclasses.dataclass(frozen=True)
 class Target:
   """The speed-up a task must show: `min_saved_pct` less wall-clock to the baseline's final metric;
-  for accuracy-like metrics also `max_final_drop` (absolute) below the baseline's final."""
+  for accuracy-like metrics also `max_final_drop` (absolute) below the baseline's final; with
+  `beat_random`, ahead of the random subset on its timetable; with `above_frontier`, above the
+  full-data frontier at its own wall-clock on every seed."""
   min_saved_pct: float
   max_final_drop: float | None = None
   beat_random: bool = False
+  above_frontier: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
 class TaskSettings:
   """One task's benchmark. `config_overrides` are dotted config keys (e.g. "train.epochs") applied to
   `attent_jax.configs.<config>.get_config()`; `smoke_overrides` to its :smoke variant instead.
-  `base_task`: LoRA fine-tuning starts from the final params of that task's full-data run (seed 0)."""
+  `base_task`: LoRA fine-tuning starts from the final params of that task's full-data run (seed 0).
+  `frontier` (`smoke_frontier` for the :smoke config): the full-data budgets, fractions of the
+  config's epochs."""
   config: str
   config_overrides: Mapping[str, Any]
   paper: TeacherChoice
@@ -56,13 +74,15 @@ class TaskSettings:
   candidates: Mapping[str, TeacherChoice] = dataclasses.field(default_factory=dict)
   smoke_overrides: Mapping[str, Any] = dataclasses.field(default_factory=dict)
   base_task: str | None = None
-  notes: str = ""
+  frontier: tuple[float, ...] = FRONTIER
+  smoke_frontier: tuple[float, ...] = SMOKE_FRONTIER
 
 
 _INFOBATCH = TeacherChoice("infobatch", {}, "InfoBatch defaults: prune 0.5 below-mean, last 12.5% full")
 _PAPER_COMPLEX = TeacherChoice(
     "attent_complex", {}, "the paper's from-scratch recipe: fresh scores, soft Gumbel-top-k, "
     "ratio 0.2 -> 0.8 linear over the cycles")
+_TUNED = "the best of the recorded tuning runs (tuning.md); notes.md says why"
 _PAPER_SIMPLE = TeacherChoice(
     "attent_simple", {}, "the paper's LoRA recipe: one full epoch, then the top 70% by the cached "
     "training loss, selected once")
@@ -116,111 +136,38 @@ SETTINGS: dict[str, TaskSettings] = {
         config="vit_fashion_mnist",
         config_overrides={},  # The default config as it is: 60k images, 10k test, 12 epochs.
         paper=_PAPER_COMPLEX,
-        best=_cached(
-            "soft", 0.5, last_full_of=12,
-            why=("highest final accuracy of the tuning runs (tuning.md; one seed; none reached the "
-                 "baseline's final): free cached losses, soft Gumbel-top-k re-drawn every epoch, top "
-                 "50% for 10 epochs between a full first and a full last epoch (hard top-k and ratio "
-                 "0.4 lost more accuracy; the earlier 6-epoch tuning found fresh scoring passes and "
-                 "per-super-batch selection worse still)")),
-        target=Target(min_saved_pct=40.0, max_final_drop=0.002, beat_random=True),
+        best=_cached("soft", 0.5, last_full_of=12, why=_TUNED),
+        target=Target(min_saved_pct=40.0, max_final_drop=0.002, beat_random=True,
+                      above_frontier=True),
         candidates=_VIT_CANDIDATES,
-        notes=(
-            "Findings (3 seeds, the default config: 60k images, 12 epochs): no teacher reached the "
-            "median baseline's final accuracy (0.8787) within its budget, so the 40% target is "
-            "missed. The best teacher trains on 58% of the examples in 58% of the baseline's "
-            "wall-clock (69 s against 120 s) and ends 0.55 points below it (0.8732; the target "
-            "allows 0.2). It is ahead of the random subset on the identical timetable on every seed "
-            "(by 0.14 to 0.21 points), and at equal wall-clock it is ahead of the baseline: the "
-            "baseline first reaches the best teacher's final accuracy after 82, 101 and 84 s (seeds "
-            "0, 1, 2; per-seed curves in the plot) against the teacher's 67, 74 and 69 s: 18% to "
-            "27% less wall-clock to that accuracy, close to the paper's 20.6%, but to an accuracy "
-            "0.4 to 0.6 points below the baseline's final. InfoBatch (71% of the examples) ends "
-            "closest, 0.36 points below. The paper's recipe (fresh scoring passes, ratio 0.2 to 0.8 "
-            "over 10 cycles) spends 28% of its wall-clock scoring, drops 1 to 4 points at its first "
-            "subset epoch (20% of the pool) and ends 1.0 points below. What limits it: at this "
-            "budget the baseline still improves every epoch, so every skipped step costs accuracy "
-            "the subset epochs do not win back."),
     ),
     "gpt_pycode": TaskSettings(
         config="gpt_pycode",
         config_overrides={"data.limit": 3000, "data.eval_limit": 512, "train.epochs": 3,
                           "train.warmup_steps": 20},
         paper=_PAPER_COMPLEX,
-        best=_cached(
-            "soft", 0.5, last_full_of=3,
-            why=("lowest final loss of the tuning runs (tuning.md; one seed; none reached the "
-                 "baseline's final): cached soft top 50% for the middle epoch between two full ones "
-                 "(2.026, against 2.037 for the top 70% every epoch after the first, 2.040 hard, "
-                 "2.104 the top 50%)")),
-        target=Target(min_saved_pct=25.0),
+        best=_cached("soft", 0.5, last_full_of=3, why=_TUNED),
+        target=Target(min_saved_pct=25.0, above_frontier=True),
         candidates=_GPT_CANDIDATES,
-        notes=(
-            "Findings (3 seeds; scaled down to 3000 windows of 128 bytes and 3 epochs so that a run "
-            "takes about a minute on 2 cores): the 25% target is missed; no teacher reaches the "
-            "median baseline's final loss (1.961). The tuned teacher trains on 83% of the examples "
-            "in 84% of the baseline's wall-clock and ends 0.065 nats above it, level with the "
-            "random subset on its timetable (2.0263 against 2.0266; ahead on 2 of 3 seeds, by at "
-            "most 0.005). At equal wall-clock it is behind: the baseline's loss after its second "
-            "epoch (48 to 53 s) is already below the teacher's final loss (63 to 66 s) on every "
-            "seed. The paper's recipe spends 32% of its wall-clock on fresh scoring passes and ends "
-            "0.14 above; InfoBatch (90% of the examples) ends 0.025 above. What we think limits it: "
-            "the model is far from converged (the loss still falls 0.05 to 0.3 nats per epoch), so "
-            "every example still teaches something, and the windows with the highest loss are not "
-            "the most useful ones to a byte-level model this early."),
+        frontier=FRONTIER_OF_3_EPOCHS,
     ),
     "gpt_lora": TaskSettings(
         config="gpt_lora",
         config_overrides={"data.limit": 2000, "data.eval_limit": 512, "train.epochs": 3},
         paper=_PAPER_SIMPLE,
-        best=_cached(
-            "soft", 0.7,
-            why=("lowest final loss of the tuning runs (tuning.md; one seed; none reached the "
-                 "baseline's final): cached soft top 70% re-drawn each epoch after a full first one "
-                 "(1.9662; AtteNT-Simple soft 1.9664, hard top 80% 1.9691, hard top 50% 1.9850)")),
-        target=Target(min_saved_pct=25.0),
+        best=_cached("soft", 0.7, why=_TUNED),
+        target=Target(min_saved_pct=25.0, above_frontier=True),
         candidates=_LORA_CANDIDATES,
+        frontier=FRONTIER_OF_3_EPOCHS,
         base_task="gpt_pycode",
-        notes=(
-            "Findings (3 seeds; LoRA rank 16 on the scaled-down gpt_pycode full-data model of seed "
-            "0, fine-tuned 3 epochs on 2000 windows of files held out from pre-training): the 25% "
-            "target is missed; no teacher reaches the median baseline's final loss (1.9574). The "
-            "tuned teacher trains on 80% of the examples in 78% of the baseline's wall-clock and "
-            "ends 0.009 nats above it, and 0.0006 to 0.0019 behind the random subset on its "
-            "timetable on every seed: ranking by loss does not beat uniform picks here. The paper's "
-            "recipe (the top 70% by loss, hard, selected once after a full epoch) ends 0.016 above; "
-            "InfoBatch 0.0025 above. At equal wall-clock the baseline leads: its loss after two "
-            "epochs (29 to 33 s) is below every teacher's final. What we think limits it: the loss "
-            "moves only 0.02 nats from the first epoch to the third and the gain is spread evenly "
-            "over the windows, so a ranking has little to exploit; training on the hardest half "
-            "alone even raises the validation loss (tuning.md, simple_r0.5)."),
     ),
     "mae_fashion_mnist": TaskSettings(
         config="mae_fashion_mnist",
         config_overrides={},  # The default config as it is: 60k images, 6 epochs, probe 5000/2000.
         paper=_PAPER_COMPLEX,
-        best=_cached(
-            "soft", 0.7, last_full_of=6,
-            why=("highest final probe accuracy of the tuning runs (tuning.md; one seed; none reached "
-                 "the baseline's final): cached soft top 70% for 4 epochs between a full first and a "
-                 "full last one (0.8025, against 0.7955 with temperature 0.1 at 50%, 0.7930 hard top "
-                 "50%, 0.7885 soft top 50%)")),
-        target=Target(min_saved_pct=25.0),
+        best=_cached("soft", 0.7, last_full_of=6, why=_TUNED),
+        target=Target(min_saved_pct=25.0, above_frontier=True),
         candidates=_MAE_CANDIDATES,
-        notes=(
-            "Findings (3 seeds, the default config: 60k images, 6 epochs, a logistic-regression "
-            "probe of the frozen encoder on 5000 training and 2000 test images after every epoch): "
-            "the 25% target is missed. The baseline's probe accuracy plateaus at about 0.80 from "
-            "its fourth epoch (it first reaches the median final, 0.803, after 51 s); only the "
-            "paper's recipe (one seed, 3% sooner than that seed's baseline) and InfoBatch (one "
-            "seed, 35% later) ever reach it. The tuned teacher (cached soft top 70% between a full "
-            "first and last epoch) trains on 80% of the examples in 85% of the baseline's "
-            "wall-clock and ends 0.2 points below it (0.801), ahead of the random subset on its "
-            "timetable on every seed (median 0.793); the paper's recipe ends 1.0 and InfoBatch 0.6 "
-            "points below. At equal wall-clock the baseline leads: after its fourth epoch (48 to 51 "
-            "s) it is above every teacher's final. The probe evaluation is a third of the "
-            "baseline's wall-clock (22.9 of 71.7 s) and the same for every method, which caps any "
-            "saving; selection only shortens the other two thirds."),
     ),
     "vit_digits": TaskSettings(
         config="vit_digits",
@@ -229,6 +176,20 @@ SETTINGS: dict[str, TaskSettings] = {
         best=_cached("soft", 0.5, why="untuned (test task)"),
         target=Target(min_saved_pct=0.0),
         smoke_overrides={"train.epochs": 3},
+    ),
+    # Prompt-masked SFT of a small LLaMA-architecture model on the offline arithmetic word problems,
+    # judged by exact match of greedy answers (the kind's target, eval/exact_match). Scaled down so a
+    # run takes about 3 minutes on 2 CPU cores: 1500 problems, 4 epochs, exact match on 64 test
+    # prompts after every epoch; the full-data frontier at 2, 3 and 4 epochs. Untuned: the best slot
+    # carries gpt_lora's tuned teacher over.
+    "llama_sft": TaskSettings(
+        config="llama_sft",
+        config_overrides={"data.limit": 1500, "data.eval_limit": 256, "eval.generate_examples": 64,
+                          "train.epochs": 4, "train.eval_batch_size": 64},
+        paper=_PAPER_SIMPLE,
+        best=_cached("soft", 0.7, why="untuned: gpt_lora's tuned teacher (cached soft top 70%)"),
+        target=Target(min_saved_pct=25.0, above_frontier=True),
+        smoke_overrides={"train.epochs": 2},
     ),
 }
 
@@ -248,16 +209,56 @@ def random_like(best: TeacherChoice) -> TeacherChoice:
                        f"uniform random subsets on the timetable of {best.name}")
 
 
-def method_teachers(settings: TaskSettings) -> dict[str, TeacherChoice]:
-  """The five slots, in running order."""
-  return {"full_data": TeacherChoice("full_data", {}, "the baseline: every example every epoch"),
-          "attent_paper": settings.paper, "attent_best": settings.best,
+def frontier_key(epochs: int, config_epochs: int) -> str:
+  """`full_data` for the config's own budget, else `full_data@<percent of its epochs>%`."""
+  if epochs == config_epochs:
+    return BASELINE
+  return f"{BASELINE}@{math.floor(100 * epochs / config_epochs + 0.5)}%"
+
+
+def frontier_teachers(fractions: Sequence[float], config_epochs: int) -> dict[str, TeacherChoice]:
+  """Full data at each fraction of `config_epochs` (whole epochs, halves rounded up), shortest budget
+  first and the baseline (the config's epochs, always included) last. Each run's learning-rate
+  schedule anneals over its own budget (`experiment.make_optimizer` plans it from `train.epochs`).
+  ValueError for a fraction outside (0, 1] or two budgets that round to the same epochs."""
+  bad = [f for f in fractions if not 0.0 < f <= 1.0]
+  if bad:
+    raise ValueError(f"frontier budgets {bad} are not fractions in (0, 1] of the config's epochs")
+  epochs = [max(1, math.floor(f * config_epochs + 0.5)) for f in fractions]
+  if len(set(epochs)) < len(epochs):
+    raise ValueError(f"frontier budgets {list(fractions)} of {config_epochs} epochs round to "
+                     f"{epochs} epochs: two budgets are the same run; pick fractions further apart")
+  teachers = {}
+  for budget in sorted({*epochs, config_epochs}):
+    key = frontier_key(budget, config_epochs)
+    if key in teachers:
+      raise ValueError(f"frontier budgets of {budget} epochs and another share the key {key!r}")
+    teachers[key] = (
+        TeacherChoice(BASELINE, {}, "the baseline and the frontier's longest budget: every example "
+                      "every epoch")
+        if budget == config_epochs else
+        TeacherChoice(BASELINE, {}, f"the full-data frontier: {budget} of {config_epochs} epochs, "
+                      "the learning rate annealed over its own budget", epochs=budget))
+  return teachers
+
+
+def method_teachers(settings: TaskSettings,
+                    frontier: Mapping[str, TeacherChoice]) -> dict[str, TeacherChoice]:
+  """`frontier` (as `frontier_teachers` builds it, the baseline included), then the slots after the
+  baseline, in running order."""
+  if BASELINE not in frontier:
+    raise ValueError(f"the frontier {sorted(frontier)} lacks the baseline {BASELINE!r}")
+  return {**frontier, "attent_paper": settings.paper, "attent_best": settings.best,
           "random_subset": random_like(settings.best), "infobatch": _INFOBATCH}
 
 
-def tuning_teachers(settings: TaskSettings) -> dict[str, TeacherChoice]:
-  """The baseline and every recorded candidate (the runs behind the choice of `best`)."""
-  return {"full_data": TeacherChoice("full_data"), **settings.candidates}
+def tuning_teachers(settings: TaskSettings,
+                    frontier: Mapping[str, TeacherChoice]) -> dict[str, TeacherChoice]:
+  """`frontier` (the baseline included) and every recorded candidate (the runs behind the choice of
+  `best`)."""
+  if BASELINE not in frontier:
+    raise ValueError(f"the frontier {sorted(frontier)} lacks the baseline {BASELINE!r}")
+  return {**frontier, **settings.candidates}
 
 
 def apply_overrides(config: ml_collections.ConfigDict, overrides: Mapping[str, Any]) -> None:
@@ -275,7 +276,8 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides: Mapping[str, A
 def build_config(task: str, teacher: TeacherChoice, seed: int, *, smoke: bool = False,
                  extra_overrides: Mapping[str, Any] | None = None) -> ml_collections.ConfigDict:
   """The config of one benchmark run: the task's (smoke or scaled-down) config, the teacher, the seed,
-  then `extra_overrides` (dotted keys; e.g. data directories for tests)."""
+  then `extra_overrides` (dotted keys; e.g. data directories for tests), then the teacher's epoch
+  budget if it has one."""
   settings = task_settings(task)
   module = importlib.import_module(f"attent_jax.configs.{settings.config}")
   config = module.get_config("smoke" if smoke else None)
@@ -284,4 +286,13 @@ def build_config(task: str, teacher: TeacherChoice, seed: int, *, smoke: bool = 
   config.teacher.name = teacher.name
   config.teacher.overrides = dict(teacher.overrides)
   apply_overrides(config, extra_overrides or {})
+  if teacher.epochs is not None:
+    config.train.epochs = teacher.epochs
   return config
+
+
+def config_epochs(task: str, *, smoke: bool = False,
+                  extra_overrides: Mapping[str, Any] | None = None) -> int:
+  """The epochs of `task`'s benchmark config (the frontier's 100% budget)."""
+  return build_config(task, TeacherChoice(BASELINE), 0, smoke=smoke,
+                      extra_overrides=extra_overrides).train.epochs

@@ -1,11 +1,14 @@
-"""From per-seed histories to the numbers a results table shows: per run, then median and spread.
+"""From per-seed histories to the numbers a results table shows: per run, then median and spread. The
+one summary of runs, used by the benchmark and by `make demo` alike.
 
 Pure functions of `attent_jax.train.run` histories (one record per evaluation, with "time/<phase>" and
 "time/total" cumulative seconds). Wall-clock always includes scoring and selection. Two targets per run:
 the same seed's baseline final metric, and the median over seeds of the baseline's final metric.
-"Saved" compares a run's seconds to reach a target with the baseline's seconds to reach the same
-target (so a baseline that peaks early is not flattered). "Never" (the run did not reach it) counts as
-+inf in medians.
+"Saved" has one meaning: a run's seconds to reach a target against the baseline's seconds to reach the
+same target (never the baseline's total seconds, which would flatter a run when the baseline peaks
+early). "Never" (the run did not reach it) counts as +inf in medians. When two or more full-data budgets
+are recorded (methods whose key starts with "full_data"), every other run also gets its gain over the
+full-data frontier at its own wall-clock (`frontier`), per seed.
 """
 
 from __future__ import annotations
@@ -14,10 +17,19 @@ import math
 import statistics
 from collections.abc import Mapping, Sequence
 
-from attent_jax import report
+from attent_jax.benchmark import frontier as frontier_lib
+from attent_jax.train.timing import PHASES
 
-PHASES = ("train", "score", "select", "eval")
 Histories = Mapping[str, Sequence[Sequence[Mapping]]]  # method -> one history per seed (seed order).
+
+
+def reached(value: float, target: float, higher_is_better: bool) -> bool:
+  return value >= target if higher_is_better else value <= target
+
+
+def final_value(history: Sequence[Mapping], metric: str) -> float:
+  """The last evaluation's `metric`."""
+  return float([r[metric] for r in history if metric in r][-1])
 
 
 def _time_without_eval(record: Mapping) -> float:
@@ -28,7 +40,7 @@ def time_to(history: Sequence[Mapping], metric: str, target: float, higher_is_be
             include_eval: bool = True) -> float | None:
   """Seconds at the first evaluation reaching `target` (eval time included or not); None if never."""
   for record in history:
-    if metric in record and report.reached(record[metric], target, higher_is_better):
+    if metric in record and reached(record[metric], target, higher_is_better):
       return float(record["time/total"]) if include_eval else _time_without_eval(record)
   return None
 
@@ -40,11 +52,13 @@ def _saved(seconds: float | None, base_seconds: float | None) -> float | None:
 
 
 def run_row(history: Sequence[Mapping], baseline: Sequence[Mapping], median_target: float,
-            metric: str, higher_is_better: bool) -> dict:
-  """One run against its seed's baseline and the median-baseline target."""
+            metric: str, higher_is_better: bool,
+            frontier_points: Sequence[tuple[float, float]] | None = None) -> dict:
+  """One run against its seed's baseline, the median-baseline target and (given the same seed's
+  frontier points, (seconds, final) per full-data budget) the frontier at its own wall-clock."""
   last = history[-1]
-  seed_target = report.final_value(baseline, metric)
-  row = {"final": report.final_value(history, metric),
+  seed_target = final_value(baseline, metric)
+  row = {"final": final_value(history, metric),
          **{phase: float(last.get(f"time/{phase}", 0.0)) for phase in PHASES},
          "total": float(last["time/total"]), "compile": float(last.get("time/compile", 0.0)),
          "examples": int(sum(r.get("examples", 0) for r in history)),
@@ -55,7 +69,30 @@ def run_row(history: Sequence[Mapping], baseline: Sequence[Mapping], median_targ
       base = time_to(baseline, metric, target, higher_is_better, include_eval=include_eval)
       row[f"to_{name}{suffix}"] = mine
       row[f"saved_{name}{suffix}"] = _saved(mine, base)
+  row["frontier_gain"], row["frontier_side"] = (
+      (None, None) if frontier_points is None
+      else frontier_lib.gain(frontier_points, row["total"], row["final"], higher_is_better))
   return row
+
+
+def frontier(histories: Histories, metric: str) -> dict | None:
+  """The full-data frontier as recorded: {"methods", "epochs" (ascending), "points": per seed, the
+  (seconds, final) of each budget, "median": per budget {"method", "epochs", "seconds", "final"}
+  (medians over seeds)}. None when fewer than two full-data budgets are recorded."""
+  methods = [m for m in histories if frontier_lib.is_frontier(m)]
+  if len(methods) < 2:
+    return None
+  seeds = {len(histories[m]) for m in methods}
+  if len(seeds) != 1:
+    raise ValueError(f"frontier budgets {methods} hold different numbers of seeds")
+  methods.sort(key=lambda m: histories[m][0][-1]["epoch"])
+  points = [[(float(histories[m][seed][-1]["time/total"]), final_value(histories[m][seed], metric))
+             for m in methods] for seed in range(seeds.pop())]
+  median = [{"method": m, "epochs": int(histories[m][0][-1]["epoch"]),
+             "seconds": statistics.median(p[i][0] for p in points),
+             "final": statistics.median(p[i][1] for p in points)} for i, m in enumerate(methods)]
+  return {"methods": methods, "epochs": [b["epochs"] for b in median], "points": points,
+          "median": median}
 
 
 def spread(values: Sequence[float | None], *, none_is_high: bool = True) -> dict:
@@ -70,20 +107,33 @@ def spread(values: Sequence[float | None], *, none_is_high: bool = True) -> dict
 
 def summarize(histories: Histories, metric: str, higher_is_better: bool,
               baseline: str = "full_data") -> dict:
-  """{"median_target", "methods": {method: {"runs": [row per seed], "agg": {field: spread}}}}."""
+  """{"metric", "higher_is_better", "median_target", "frontier" (`frontier`, or None when not
+  recorded), "methods": {method: {"runs": [row per seed], "agg": {field: spread}}}}. A frontier
+  budget's own rows carry no frontier gain (None): they are the frontier."""
   base_runs = histories[baseline]
-  median_target = statistics.median(report.final_value(h, metric) for h in base_runs)
+  median_target = statistics.median(final_value(h, metric) for h in base_runs)
+  line = frontier(histories, metric)
   methods = {}
   for method, runs in histories.items():
-    rows = [run_row(h, base_runs[seed], median_target, metric, higher_is_better)
+    compare = line is not None and not frontier_lib.is_frontier(method)
+    if compare and len(runs) > len(line["points"]):
+      raise ValueError(f"{method} has {len(runs)} seeds, the frontier only {len(line['points'])}")
+    rows = [run_row(h, base_runs[seed], median_target, metric, higher_is_better,
+                    line["points"][seed] if compare else None)
             for seed, h in enumerate(runs)]
     agg = {}
     for field in rows[0]:
-      # A missing time means "never": high. A missing saving means "never": low.
-      agg[field] = spread([r[field] for r in rows], none_is_high=not field.startswith("saved"))
+      if field == "frontier_side":
+        sides = [r[field] for r in rows]
+        agg["frontier_outside"] = {side: sides.count(side) for side in (frontier_lib.BEFORE,
+                                                                         frontier_lib.AFTER)}
+        continue
+      # A missing time means "never": high. A missing saving (or gain) means "never": low.
+      agg[field] = spread([r[field] for r in rows],
+                          none_is_high=not field.startswith(("saved", "frontier")))
     methods[method] = {"runs": rows, "agg": agg}
   return {"metric": metric, "higher_is_better": higher_is_better, "median_target": median_target,
-          "methods": methods}
+          "frontier": line, "methods": methods}
 
 
 def verdict(summary: Mapping, target, best: str = "attent_best", random: str = "random_subset",
@@ -91,7 +141,9 @@ def verdict(summary: Mapping, target, best: str = "attent_best", random: str = "
   """Whether `best` met the task's `settings.Target`, with the figures that decide it (medians).
 
   "Ahead of the random subset" means reaching the median baseline's final metric sooner; when neither
-  reaches it, ending with the better final metric."""
+  reaches it, ending with the better final metric. The gain over the full-data frontier is reported
+  whenever the frontier is recorded ("frontier_gain" None when not); with `target.above_frontier` it
+  must be positive on every seed, and a frontier not recorded cannot meet it ("frontier_ok" None)."""
   methods = summary["methods"]
   mine, base = methods[best]["agg"], methods[baseline]["agg"]
   sign = 1.0 if summary["higher_is_better"] else -1.0
@@ -111,7 +163,18 @@ def verdict(summary: Mapping, target, best: str = "attent_best", random: str = "
       random_ok = ours is not None and (theirs is None or ours < theirs)
     checks.update(random_to_target=theirs, random_final=theirs_agg["final"]["median"],
                   random_ok=random_ok)
-  checks["met"] = all(v for k, v in checks.items() if k.endswith("_ok"))
+  if summary["frontier"] is None:
+    checks["frontier_gain"] = None
+    if target.above_frontier:
+      checks["frontier_ok"] = None
+  else:
+    gains = [row["frontier_gain"] for row in methods[best]["runs"]]
+    checks.update(frontier_gain=mine["frontier_gain"]["median"], frontier_gain_min=min(gains),
+                  frontier_seeds_above=sum(g > 0 for g in gains), frontier_seeds=len(gains),
+                  frontier_outside=dict(mine["frontier_outside"]))
+    if target.above_frontier:
+      checks["frontier_ok"] = all(g > 0 for g in gains)
+  checks["met"] = all(v is True for k, v in checks.items() if k.endswith("_ok"))
   return checks
 
 
@@ -128,4 +191,47 @@ def describe_verdict(verdict: Mapping) -> str:
     theirs = "never reached the target" if to_target is None else f"reached it in {to_target:.1f} s"
     parts.append(f"ahead of the random subset ({theirs}, final {verdict['random_final']:.4f}): "
                  f"{'yes' if verdict['random_ok'] else 'NO'}")
+  parts.append(describe_frontier_gain(verdict))
   return "; ".join(parts)
+
+
+def describe_frontier_gain(verdict: Mapping) -> str:
+  """The frontier part of `describe_verdict`: median and lowest gain, seeds above, runs outside."""
+  text = "gain over the full-data frontier at its own wall-clock: "
+  if verdict["frontier_gain"] is None:
+    text += "frontier not recorded"
+  else:
+    text += (f"median {verdict['frontier_gain']:+.4f}, lowest {verdict['frontier_gain_min']:+.4f}, "
+             f"above it on {verdict['frontier_seeds_above']}/{verdict['frontier_seeds']} seeds")
+    text += outside_note(verdict["frontier_outside"])
+  if "frontier_ok" in verdict:
+    outcome = {True: "met", False: "MISSED", None: "not shown"}[verdict["frontier_ok"]]
+    text += f" (target: above it on every seed), {outcome}"
+  return text
+
+
+def frontier_sentence(summary: Mapping) -> str:
+  """Plainly: which methods end above the full-data frontier at their own wall-clock (median gain over
+  seeds above 0), or that none does, or that the frontier was not recorded."""
+  if summary["frontier"] is None:
+    return "The full-data frontier was not recorded: no teacher is compared with it."
+  gains = {method: data["agg"] for method, data in summary["methods"].items()
+           if not frontier_lib.is_frontier(method)}
+  listing = ", ".join(f"{method} {agg['frontier_gain']['median']:+.4f}"
+                      + outside_note(agg["frontier_outside"]) for method, agg in gains.items())
+  above = [method for method, agg in gains.items() if agg["frontier_gain"]["median"] > 0]
+  if not above:
+    return ("No teacher beats the full-data frontier: at its own wall-clock each ends at or below "
+            "what full data reaches in the same time with fewer epochs (gain: "
+            f"{listing}). Training on full data for fewer epochs does as well or better here.")
+  return (f"Above the full-data frontier at their own wall-clock: {', '.join(above)} (gain: "
+          f"{listing}).")
+
+
+def outside_note(outside: Mapping[str, int]) -> str:
+  """" (k run(s) faster than every budget, ...)" for runs compared with an end of the frontier (not
+  extrapolated), or ""."""
+  words = {frontier_lib.BEFORE: "faster than every budget, compared with the fastest one's final",
+           frontier_lib.AFTER: "slower than every budget, compared with the slowest one's final"}
+  notes = [f"{n} run{'s' if n > 1 else ''} {words[side]}" for side, n in outside.items() if n]
+  return f" ({'; '.join(notes)})" if notes else ""

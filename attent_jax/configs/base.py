@@ -23,6 +23,10 @@ def base_config() -> ml_collections.ConfigDict:
       limit=0,                     # Keep the first `limit` pool examples (0 = all).
       eval_limit=0,
       seq_len=0,                   # Token pools: sequence length (0 = the model's max_len).
+      # Prompt/response pools: "" = the init checkpoint's tokenizer.json if it has one, else bytes; or
+      # a tokenizer.json / its directory. Examples over seq_len + 1 tokens: "truncate" or "drop".
+      tokenizer="",
+      overlong="truncate",
   ))
 
   config.model = ml_collections.ConfigDict()  # `kind` ("vit" | "gpt" | "mae") + the model's fields.
@@ -53,6 +57,10 @@ def base_config() -> ml_collections.ConfigDict:
       max_to_keep=3,
       stop_after_step=0,           # Checkpoint and stop after this optimizer step (0 = never).
   ))
+
+  # Generation eval of prompt/response models: greedy answers to the first `generate_examples` eval
+  # prompts, `max_new_tokens` long, judged by exact match of the number after "####" (0 = off).
+  config.eval = ml_collections.ConfigDict(dict(generate_examples=0, max_new_tokens=0))
 
   config.probe = ml_collections.ConfigDict(dict(  # Linear probe of an MAE encoder.
       enabled=False, train_examples=5000, eval_examples=2000))

@@ -4,7 +4,8 @@ Every batch has exactly `batch_size` rows. A short tail is padded with copies of
 (and `weight` 0), so the jitted step never sees a new shape. Batches are dicts:
 
   image pools:  image f32[B, H, W, C] in [0, 1], label int32[B]
-  token pools:  inputs int32[B, L], targets int32[B, L], loss_mask bool[B, L]
+  token pools:  inputs int32[B, L], targets int32[B, L], loss_mask bool[B, L] (False on padding, and
+                on prompt targets of prompt/response pools: only response tokens and eos count)
   always:       index int32[B], mask bool[B], weight f32[B]
 
 With a sharding, each process gathers only the rows its devices hold and the global array is assembled with
@@ -28,7 +29,9 @@ def model_features(pool: Pool, rows: np.ndarray) -> dict[str, np.ndarray]:
     image = arrays["image"][rows].astype(np.float32) / np.float32(pool.image_scale)
     return {"image": image, "label": arrays["label"][rows].astype(np.int32)}
   tokens = arrays["tokens"][rows].astype(np.int32)
-  if "token_mask" in arrays:
+  if "response_mask" in arrays:  # Prompt/response data: only targets inside the response count.
+    loss_mask = arrays["response_mask"][rows][:, 1:]
+  elif "token_mask" in arrays:
     valid = arrays["token_mask"][rows]
     loss_mask = valid[:, 1:] & valid[:, :-1]
   else:

@@ -28,6 +28,7 @@ import jax
 import jax.numpy as jnp
 
 from attent_jax.models import fields
+from attent_jax.models.attention import IMPLEMENTATIONS
 from attent_jax.models.layers import Block
 
 POSITIONS = ("learned", "rotary")
@@ -36,7 +37,11 @@ INIT_STDDEV = 0.02
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class GPTConfig:
-  """Hyperparameters of a GPT. `dtype` is the compute dtype ("float32" | "bfloat16")."""
+  """Hyperparameters of a GPT. `dtype` is the compute dtype ("float32" | "bfloat16").
+
+  `attention` picks the attention math ("einsum" | "dot_product", see `attention.attend`);
+  "dot_product" takes no attention dropout.
+  """
 
   vocab_size: int
   max_len: int
@@ -50,6 +55,7 @@ class GPTConfig:
   dropout: float = 0.0
   dtype: str = "float32"
   layer_norm_eps: float = 1e-5
+  attention: str = "einsum"
 
   def __post_init__(self):
     fields.require_positive(vocab_size=self.vocab_size, max_len=self.max_len,
@@ -63,14 +69,18 @@ class GPTConfig:
                        f"{self.d_model // self.num_heads}")
     fields.require_dropout(self.dropout)
     fields.require_dtype(self.dtype)
+    fields.require_choice("attention", self.attention, IMPLEMENTATIONS)
+    if self.attention == "dot_product" and self.dropout:
+      raise ValueError(f"attention='dot_product' takes no dropout, got dropout={self.dropout}; "
+                       "use attention='einsum'")
 
 
 class _GPT(nn.Module):
   config: GPTConfig
 
   @nn.compact
-  def __call__(self, inputs_BL: jax.Array, *, deterministic: bool
-               ) -> tuple[jax.Array, dict[str, jax.Array]]:
+  def __call__(self, inputs_BL: jax.Array, *, deterministic: bool,
+               positions_BL: jax.Array | None = None, caches: tuple | None = None):
     cfg = self.config
     dtype = fields.compute_dtype(cfg.dtype)
     normal = nn.initializers.normal(INIT_STDDEV)
@@ -80,16 +90,24 @@ class _GPT(nn.Module):
     if cfg.positions == "learned":
       pos_embed_MD = self.param("pos_embed", nn.initializers.normal(0.01),
                                 (cfg.max_len, cfg.d_model))
-      h_BLD = h_BLD + pos_embed_MD[: inputs_BL.shape[1]].astype(dtype)[None]
+      if positions_BL is None:
+        h_BLD = h_BLD + pos_embed_MD[: inputs_BL.shape[1]].astype(dtype)[None]
+      else:
+        h_BLD = h_BLD + pos_embed_MD[positions_BL].astype(dtype)
     h_BLD = nn.Dropout(cfg.dropout)(h_BLD, deterministic=deterministic)
 
     out_init = nn.initializers.normal(INIT_STDDEV / math.sqrt(2 * cfg.num_layers))
-    hidden = {}
+    hidden, new_caches = {}, []
     for i in range(cfg.num_layers):
-      h_BLD = Block(cfg.num_heads, cfg.d_mlp, causal=True, rotary=cfg.positions == "rotary",
+      block = Block(cfg.num_heads, cfg.d_mlp, causal=True, rotary=cfg.positions == "rotary",
                     use_bias=cfg.use_bias, dropout=cfg.dropout, layer_norm_eps=cfg.layer_norm_eps,
                     dtype=dtype, kernel_init=normal, out_kernel_init=out_init,
-                    name=f"block_{i}")(h_BLD, deterministic=deterministic)
+                    attention=cfg.attention, name=f"block_{i}")
+      if caches is None:
+        h_BLD = block(h_BLD, deterministic=deterministic)
+      else:
+        h_BLD, cache = block(h_BLD, deterministic=True, positions_BL=positions_BL, cache=caches[i])
+        new_caches.append(cache)
       hidden[f"block_{i}"] = h_BLD
 
     # Final norm and the output projection run in float32 whatever the compute dtype.
@@ -99,6 +117,8 @@ class _GPT(nn.Module):
     else:
       logits_BLV = nn.Dense(cfg.vocab_size, use_bias=False, dtype=jnp.float32,
                             kernel_init=normal, name="head")(h_BLD)
+    if caches is not None:
+      return logits_BLV, hidden, tuple(new_caches)
     return logits_BLV, hidden
 
 
@@ -138,11 +158,36 @@ def make_apply_fn(config: GPTConfig) -> ApplyFn:
   return apply_fn
 
 
+def init_cache(config: GPTConfig, batch: int, length: int) -> tuple:
+  """An empty KV cache: per layer (k, v) zeros [batch, length, num_heads, head_dim], compute dtype."""
+  shape = (batch, length, config.num_heads, config.d_model // config.num_heads)
+  zeros = lambda: jnp.zeros(shape, fields.compute_dtype(config.dtype))
+  return tuple((zeros(), zeros()) for _ in range(config.num_layers))
+
+
+def make_cached_apply_fn(config: GPTConfig) -> Callable[..., tuple[jax.Array, tuple]]:
+  """The forward pass over a KV cache, for decoding (no dropout).
+
+  cached_apply(params, tokens_BL, positions_BL, cache) -> (logits f32[B, L, V], cache): writes
+  the keys/values of tokens_BL at slots positions_BL (int32[B, L], < the cache length) of `cache`
+  (`init_cache`), then lets the token at position p attend to slots 0..p. Pure and jittable.
+  """
+  model = _GPT(config)
+
+  def cached_apply(params: dict[str, Any], tokens_BL: jax.Array, positions_BL: jax.Array,
+                   cache: tuple) -> tuple[jax.Array, tuple]:
+    logits_BLV, _, cache = model.apply({"params": params}, tokens_BL, deterministic=True,
+                                       positions_BL=positions_BL, caches=cache)
+    return logits_BLV, cache
+
+  return cached_apply
+
+
 def build(config: GPTConfig, key: jax.Array) -> tuple[ApplyFn, dict[str, Any]]:
   """Initialises a GPT: (make_apply_fn(config), params), params a plain nested dict of float32.
 
   The parameters depend on the architecture fields and `key` only: configs that differ in
-  `dtype` or `dropout` get identical params from the same key.
+  `dtype`, `dropout` or `attention` get identical params from the same key.
   """
-  shape_config = dataclasses.replace(config, dtype="float32", dropout=0.0)
+  shape_config = dataclasses.replace(config, dtype="float32", dropout=0.0, attention="einsum")
   return make_apply_fn(config), flax.core.unfreeze(_init_params(shape_config, key))

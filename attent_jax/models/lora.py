@@ -23,7 +23,7 @@ import jax.numpy as jnp
 
 Params = dict[str, Any]
 Path = tuple[str, ...]
-DEFAULT_TARGETS = ("q", "k", "v", "o", "up", "down")
+DEFAULT_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")  # Every linear map but the head.
 
 
 @dataclasses.dataclass(frozen=True)

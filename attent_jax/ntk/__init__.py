@@ -21,14 +21,15 @@ record a probe kernel, and their JSON and PNG report, live beside their binary
 from attent_jax.ntk.cost import MethodCost, NTKCost, estimate_cost
 from attent_jax.ntk.drift import DriftRecord, DriftRecorder, relative_drift
 from attent_jax.ntk.kernel import empirical_ntk
-from attent_jax.ntk.params import ParamFilter, ParamPath, attention_qkv, lora_only, num_params
+from attent_jax.ntk.params import (ParamFilter, ParamPath, Paths, attention_qkv, lora_only,
+                                   num_params)
 from attent_jax.ntk.products import ntk_guided_scores, ntk_operator, ntk_vector_product
 from attent_jax.ntk.spectrum import (Eigenpairs, effective_rank, kernel_eigh, kernel_matrix,
                                      kernel_target_alignment, lanczos_eigenpairs, top_eigenpairs)
 
 __all__ = [
     "DriftRecord", "DriftRecorder", "Eigenpairs", "MethodCost", "NTKCost", "ParamFilter",
-    "ParamPath", "attention_qkv", "effective_rank", "empirical_ntk", "estimate_cost",
+    "ParamPath", "Paths", "attention_qkv", "effective_rank", "empirical_ntk", "estimate_cost",
     "kernel_eigh", "kernel_matrix", "kernel_target_alignment", "lanczos_eigenpairs", "lora_only",
     "ntk_guided_scores", "ntk_operator", "ntk_vector_product", "num_params", "relative_drift",
     "top_eigenpairs",

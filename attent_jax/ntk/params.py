@@ -8,11 +8,14 @@ parameters only: the others are closed over as constants. Two ready-made filters
   lora_only       LoRA adapter parameters (any path with a key containing "lora").
 
 Filters compose with plain lambdas, e.g. `lambda p: lora_only(p) and attention_qkv(p)`.
+`Paths` accepts an explicit set of paths, e.g. the trainable leaves of a partly frozen model
+(`Paths.of_marked(tree_of_bools)`); it compares by value, so it is a stable static jit argument.
 Pure jax; no flax.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -64,6 +67,26 @@ def attention_qkv(path: ParamPath) -> bool:
 def lora_only(path: ParamPath) -> bool:
   """True for LoRA adapter parameters: any key in the path contains "lora" (e.g. params["lora"])."""
   return any("lora" in str(k).lower() for k in path)
+
+
+@dataclasses.dataclass(frozen=True)
+class Paths:
+  """A param filter accepting exactly `paths` (tuples of plain keys, as `path_keys` makes them).
+
+  Frozen and compared by value: two filters for the same paths are equal and hash alike, so jitted
+  kernel functions do not recompile when a caller rebuilds the filter.
+  """
+  paths: frozenset
+
+  def __call__(self, path: ParamPath) -> bool:
+    return tuple(path) in self.paths
+
+  @classmethod
+  def of_marked(cls, marks: Any) -> "Paths":
+    """The paths of the True leaves of `marks`, a pytree of python bools shaped like the params
+    (e.g. combine(tree.map(lambda _: True, trainable), tree.map(lambda _: False, frozen)))."""
+    flat, _ = jax.tree_util.tree_flatten_with_path(marks)
+    return cls(frozenset(path_keys(path) for path, mark in flat if mark))
 
 
 def partition(params: Any, param_filter: ParamFilter | None) -> tuple[list[jax.Array], Merge]:

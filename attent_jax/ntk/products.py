@@ -62,7 +62,11 @@ def ntk_operator(
   arguments and evaluates apply_fn's shape once; each matvec call is one jitted dispatch.
   """
   chunk_size = _clamped_chunk(chunk_size, x)
-  out_shape = jax.eval_shape(apply_fn, params, x).shape
+  out = jax.eval_shape(apply_fn, params, x)
+  if not isinstance(out, jax.ShapeDtypeStruct):
+    raise ValueError("ntk_vector_product / ntk_operator need apply_fn to return one array, got a "
+                     f"{type(out).__name__} of outputs (ntk_guided_scores accepts pytrees)")
+  out_shape = out.shape
   trace_axes = canonical_axes(trace_axes, len(out_shape), "trace_axes")
   shape = tuple(d for a, d in enumerate(out_shape) if a not in trace_axes)
   matvec = functools.partial(_ntk_matvec, params, x, apply_fn=apply_fn,
@@ -83,13 +87,22 @@ def ntk_guided_scores(
   never formed.
 
   Args:
-    apply_fn, params, param_filter, chunk_size: as in `ntk_vector_product`.
+    apply_fn, params, param_filter, chunk_size: as in `ntk_vector_product`; apply_fn may return a
+      pytree of outputs (e.g. the MAE's {"pred", "target", "masked"}), each leaf [n, ...]: K is then
+      taken over its floating-point leaves (a leaf that does not depend on the parameters, like a
+      target, contributes nothing) and the other leaves pass through to loss_fn unchanged. For a
+      LoRA model pass a `param_filter` that selects the trainable parameters only (e.g.
+      `ntk.params.Paths`): the frozen ones are closed over as constants.
     x: the pool, a batch pytree [N, ...] (it also carries what loss_fn needs, e.g. labels).
-    loss_fn: loss_fn(outputs f[n, ...], x_batch) -> per-example losses f32[n]; each loss may
-      depend only on its own example's outputs. A static jit argument: pass the same object.
+    loss_fn: loss_fn(outputs, x_batch) -> per-example losses f32[n]; each loss may depend only on
+      its own example's outputs.
+
+  apply_fn, loss_fn and param_filter are static jit arguments, hashed by identity unless they
+  define equality: pass the same objects on every call (bound methods of a long-lived object, not
+  fresh lambdas), or each call compiles again.
 
   Returns:
-    f32[N] scores (Frobenius norm over each example's output axes). Pure.
+    f32[N] scores (Frobenius norm over each example's floating output entries). Pure.
   """
   return _guided_scores(params, x, apply_fn=apply_fn, loss_fn=loss_fn,
                         param_filter=param_filter, chunk_size=_clamped_chunk(chunk_size, x))
@@ -180,17 +193,57 @@ def _ntk_matvec(params: Any, x: Batch, v: jax.Array, *, apply_fn: ApplyFn,
   return jnp.sum(jax.lax.map(one_index, jnp.arange(math.prod(traced_shape))), axis=0)
 
 
+def _split_outputs(apply_fn: ApplyFn, merge: Callable[[Any], Any], theta: list[jax.Array],
+                   x: Batch) -> tuple[Callable, Callable]:
+  """For a pytree-valued apply_fn: (f, rebuild). f(th, batch) -> (floating leaves as f32, the other
+  leaves), rebuild(floats, others) -> the outputs pytree. The structure comes from one shape
+  evaluation (static)."""
+  out = jax.eval_shape(lambda th: apply_fn(merge(th), x), theta)
+  leaves, treedef = jax.tree.flatten(out)
+  floating = [jnp.issubdtype(leaf.dtype, jnp.inexact) for leaf in leaves]
+
+  def f(th, batch):
+    values = jax.tree.leaves(apply_fn(merge(th), batch))
+    return ([v.astype(jnp.float32) for v, fl in zip(values, floating) if fl],
+            [v for v, fl in zip(values, floating) if not fl])
+
+  def rebuild(floats, others):
+    floats, others = iter(floats), iter(others)
+    return treedef.unflatten([next(floats) if fl else next(others) for fl in floating])
+
+  return f, rebuild
+
+
 @functools.partial(jax.jit, static_argnames=("apply_fn", "loss_fn", "param_filter",
                                              "chunk_size"))
 def _guided_scores(params: Any, x: Batch, *, apply_fn: ApplyFn, loss_fn: LossFn,
                    param_filter: ParamFilter | None, chunk_size: int | None) -> jax.Array:
-  theta, f = _as_fn(apply_fn, params, param_filter)
+  theta, merge = partition(params, param_filter)
+  f, rebuild = _split_outputs(apply_fn, merge, theta, x)
 
-  def residual(out: jax.Array, x_c: Batch, valid_c: jax.Array) -> jax.Array:
-    total = lambda o: jnp.sum(jnp.where(valid_c, loss_fn(o, x_c).astype(jnp.float32), 0.0))
-    return jax.grad(total)(out)
+  def residual(x_c: Batch, valid_c: jax.Array):
+    """r = d(sum of valid losses)/d(floating outputs) and the VJP that pulls it back: J_c^T r."""
+    floats, vjp, others = jax.vjp(lambda th: f(th, x_c), theta, has_aux=True)
+    total = lambda fl: jnp.sum(jnp.where(valid_c, loss_fn(rebuild(fl, others), x_c)
+                                         .astype(jnp.float32), 0.0))
+    return vjp(jax.grad(total)(floats))[0]
 
   valid = jnp.ones((batch_size(x),), bool)
-  u = _pool_vjp(f, theta, x, valid, residual, chunk_size)
-  moved = _pool_jvp(f, theta, x, u, chunk_size)
-  return jnp.sqrt(jnp.sum(jnp.square(moved.reshape(moved.shape[0], -1)), axis=1))
+  if chunk_size is None:
+    u = residual(x, valid)
+  else:
+    xs = to_chunks(pad_batch(x, chunk_size), chunk_size)
+    valids = to_chunks(pad_batch(valid, chunk_size, zeros=True), chunk_size)
+    u, _ = jax.lax.scan(lambda acc, c: (_add(acc, residual(*c)), None),
+                        [jnp.zeros_like(leaf) for leaf in theta], (xs, valids))
+
+  def squared_norms(x_c: Batch) -> jax.Array:
+    moved = jax.jvp(lambda th: f(th, x_c)[0], (theta,), (u,))[1]
+    return sum(jnp.sum(jnp.square(m.reshape(m.shape[0], -1)), axis=1) for m in moved)
+
+  if chunk_size is None:
+    squared = squared_norms(x)
+  else:
+    squared = from_chunks(jax.lax.map(squared_norms, to_chunks(pad_batch(x, chunk_size),
+                                                               chunk_size)), batch_size(x))
+  return jnp.sqrt(squared)

@@ -5,6 +5,7 @@ Pieces, usable separately inside your own JAX training loop:
   ranking    select, rank, selection_keys                        (hard / soft Gumbel / random top-k)
   sharded    global_top_k, top_count_mask                        (exact top-k over mesh-sharded scores)
   schedules  ratio_schedule, interval_schedule                   (how much, and when)
+  online_batch  sampling_keys                                    (Loshchilov & Hutter's rank sampling)
   teacher    Teacher, TeacherState                               (the per-epoch protocol; see its doc)
   plan       Plan, Plan.batches                                  (one epoch, in training order)
   recipes    Recipe, Randomness, the presets' rules              (a timetable plus a pure rule)

@@ -11,12 +11,14 @@ ValueError naming it and the allowed values or range.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from collections.abc import Callable
 
 from attent_jax.checks import require_choice as check_choice
 from attent_jax.checks import require_int as check_int
 from attent_jax.checks import require_ratio as check_ratio
+from attent_jax.selection import online_batch as online_batch_rule
 from attent_jax.selection import recipes, sharded, timetable
 from attent_jax.selection.ranking import check_selection_args
 from attent_jax.selection.recipes import Recipe
@@ -78,9 +80,11 @@ def _ranked(n: int, table: timetable.Timetable, o: dict) -> Recipe:
 
 
 def _ratios(o: dict, rounds: int):
+  """The ratio at round r in [0, rounds), as INT's and GraNT's schedulers evaluate theirs: at
+  r / rounds, so the "step" kind's last stage is start + (stages - 1) (end - start) / stages."""
   check_choice("ratio_kind", o["ratio_kind"], RATIO_KINDS)
   return ratio_schedule(o["ratio_kind"], start=o["ratio_start"], end=o["ratio_end"],
-                        total_steps=max(rounds - 1, 1), stages=o["stages"])
+                        total_steps=max(rounds, 1), stages=o["stages"])
 
 
 def _reselect(o: dict, rounds: int):
@@ -148,32 +152,50 @@ def _curriculum_spec(name: str, n: int, e: int, defaults: dict, overrides: dict)
 
 
 def int_(n: int, e: int, **overrides) -> Recipe:
-  """INT (ICML 2024): fresh scores, hard top-k, ratio stepping from 0.2 toward 1 in 10 stages over the
-  epochs ("step"), re-selected on INT's incremental interval: every epoch for the first 25%, then at
-  growing intervals (1, 2, 3, ... epochs on short runs; 10, 20, ... 50 on runs of 1000+). No warm-up.
-  Counts with E = 20: selections at epochs 0-4, 5, 7, 10, 14 and 19, at
-  round(N (0.2 + 0.08 floor(10 e / 19))) (epoch 19: ratio 1, full), each reused until the next."""
+  """INT (ICML 2024; its released `step` scheduler and `incremental` strategy): fresh scores, hard
+  top-k, no warm-up. The ratio steps from 0.2 toward 1 in 10 equal stages of the epochs,
+  0.2 + 0.08 floor(10 e / E), so it tops out at 0.92 in the last stage. Re-selected every epoch for
+  the first 25% of the epochs; the rest is cut into 5 equal phases, phase p re-selecting at the
+  epochs that are multiples of growth * (p + 1) (INT: 10, 20, ... 50 on 5000 steps; `growth`
+  defaults to max(1, round(E / 500)), see `schedules.interval_schedule`). Counts with E = 20:
+  selections at epochs 0-8, 10, 12 and 16, at round(N (0.2 + 0.08 floor(e / 2))), each reused
+  until the next."""
   return _curriculum_spec("int", n, e, {**_SELECTION, **_RATIO, **_INTERVAL,
                                         "interval_kind": "incremental", "warmup_epochs": 0}, overrides)
 
 
 def _grant(name: str, granularity: str, n: int, e: int, overrides: dict) -> Recipe:
   defaults = {**_SELECTION, **_RATIO, **_INTERVAL, "granularity": granularity, "ratio_start": 0.1,
-              "stages": 50, "interval_kind": "curriculum", "warmup_epochs": 1}
-  return _curriculum_spec(name, n, e, defaults, overrides)
+              "stages": 50, "interval_kind": "curriculum", "warmup_epochs": 1, "lr_floor": 0.5}
+  floor = {**defaults, **overrides}["lr_floor"]
+  if floor is not None and (isinstance(floor, bool) or not isinstance(floor, (int, float))
+                            or not 0.0 < floor <= 1.0):
+    raise ValueError(f"lr_floor must be None or lie in (0, 1] (a share of the peak learning rate), "
+                     f"got {floor!r}")
+  recipe = _curriculum_spec(name, n, e, defaults, overrides)
+  floor = None if floor is None else float(floor)
+  return dataclasses.replace(recipe, timetable=dataclasses.replace(recipe.timetable, lr_floor=floor))
 
 
 def grant_b(n: int, e: int, **overrides) -> Recipe:
-  """GraNT-B (ICML 2025): one full epoch, then fresh scores and whole batches ranked by mean score
-  (needs batch_size); the ratio of batches kept steps from 0.1 toward 1 (50 stages); re-selected every
-  epoch for the first ratio_start share of the rounds, then at an interval growing linearly (1% -> 10%
-  of the rounds, GraNT's 5 -> 50 epochs). Counts: batch_size * round(ratio * (N // batch_size))."""
+  """GraNT-B (ICML 2025; its released `step` scheduler and `simple_curriculum` strategy): one full
+  epoch, then fresh scores and whole batches ranked by mean score (needs batch_size). Over the
+  R = E - 1 rounds the ratio of batches kept steps from 0.1 toward 1 in 50 stages,
+  0.1 + 0.018 floor(50 r / R) (at most 0.982); re-selected every round for the first ratio_start
+  share of the rounds, then whenever the round reaches a trigger that advances by an interval
+  growing from 1% to 10% of the rounds (GraNT's 5 -> 50 epochs; see
+  `schedules.interval_schedule("curriculum")`, which keeps GraNT's catch-up after the dense phase).
+  After every re-selection epoch the learning rate is raised back to `lr_floor` (0.5) times the
+  peak learning rate when it has decayed below (GraNT's 0.005 with base LR 0.01 on ogbg-molhiv; the
+  training stack applies it, `attent_jax.lr_floor`); None turns it off.
+  Counts: batch_size * round(ratio * (N // batch_size))."""
   return _grant("grant_b", "batch", n, e, overrides)
 
 
 def grant_s(n: int, e: int, **overrides) -> Recipe:
-  """GraNT-S (ICML 2025): as grant_b, but keeps the top ratio of the examples inside every batch
-  (needs batch_size). Counts: round(ratio * batch_size) per full batch plus round(ratio * rest)."""
+  """GraNT-S (ICML 2025): as grant_b (ratio, re-selection rounds, LR floor), but keeps the top ratio
+  of the examples inside every batch (needs batch_size). Counts: round(ratio * batch_size) per full
+  batch plus round(ratio * rest)."""
   return _grant("grant_s", "within_batch", n, e, overrides)
 
 
@@ -196,29 +218,66 @@ def infobatch(n: int, e: int, **overrides) -> Recipe:
 
 
 def online_batch(n: int, e: int, **overrides) -> Recipe:
-  """Online batch selection (Loshchilov & Hutter, 2015), top-b form: one full epoch, then every epoch
-  the pool is shuffled into super-batches of super_batch_size (default batch_size / ratio, so each
-  yields one training batch) and the top b = round(ratio * size) of each by cached training loss are
-  kept. Needs batch_size. Counts: b per full super-batch plus round(ratio * rest)."""
-  defaults = {**_SELECTION, **_RATIO, **_INTERVAL, "granularity": "super_batch", "source": "cached",
-              "ratio_start": 0.5, "ratio_kind": "constant", "super_batch_size": None,
-              "warmup_epochs": 1}
-  return _curriculum_spec("online_batch", n, e, defaults, overrides)
+  """Online batch selection (Loshchilov & Hutter, 2015): one full epoch, then every epoch the pool
+  is ranked by each example's latest known loss (the cached training losses) and round(ratio_start
+  (0.5) N) examples are drawn without replacement with probability decaying exponentially in the
+  rank, exp(-log(pressure) rank / N): the top-ranked example is `pressure` (100, the paper's
+  s_e0 = 10^2) times as likely as the last (see `selection.online_batch`). The paper draws every
+  batch from that distribution as it trains; this draws the epoch's examples at once and re-ranks
+  between epochs. Counts: N, then round(0.5 N) every epoch."""
+  o = _options("online_batch", {**_SELECTION, **_RATIO, **_INTERVAL, "source": "cached",
+                                "ratio_start": 0.5, "ratio_kind": "constant",
+                                "pressure": online_batch_rule.DEFAULT_PRESSURE, "warmup_epochs": 1},
+               overrides)
+  if o["method"] != "hard" or o["granularity"] != "pool":
+    raise ValueError("online_batch samples by loss rank over the pool: do not override method or "
+                     "granularity (use random_subset(like='online_batch') for a random baseline)")
+  pressure = online_batch_rule.check_pressure(o["pressure"])
+  recipe = _curriculum_spec("online_batch", n, e, o, {})
+  return dataclasses.replace(recipe, rule=recipes.RankSampling.of(recipe.rule, pressure))
+
+
+def _nint_share(initial: float, every: int, floor: float) -> tuple:
+  """NINT's NTK share and refreshes by selection number c = 1, 2, ...: the share is recomputed only
+  when the NTK scores are refreshed (c = 1 and every multiple of `every`), as
+  initial * exp(floor(-c / every)), and held in between; once it would fall below `floor` the NTK
+  part stops (no more refreshes, share 0). Returns (share_at(c), refresh_at(c))."""
+
+  def last_refresh(c: int) -> int:
+    return max(1, c // every * every)
+
+  def share_at(c: int) -> float:
+    share = initial * math.exp(math.floor(-last_refresh(c) / every))
+    return share if share >= floor else 0.0
+
+  def refresh_at(c: int) -> bool:
+    return (c == 1 or c % every == 0) and share_at(c) > 0
+
+  return share_at, refresh_at
 
 
 def nint(n: int, e: int, **overrides) -> Recipe:
-  """NINT (CVPR 2026): one full epoch, then a selection every epoch at INT's ratio (0.2 stepping toward
-  1), mixing round(random_share (0.7) k) uniformly random picks, an NTK-guided share decaying linearly
-  from 1 - random_share to 0 over the rounds (top NTK scores, score_kind "ntk"; the loop computes them,
-  e.g. with attent_jax.ntk), and residual picks (top cached training loss) for the rest. NTK scores are
-  refreshed (fresh pass) every `ntk_every` (10) selections. Counts: N, then at round r = epoch - 1
-  round(N (0.2 + 0.08 floor(10 r / (E - 2)))) (INT's step ratio over the E - 1 rounds)."""
-  o = _options("nint", {**_SELECTION, **_RATIO, "score_kind": "ntk", "random_share": 0.7,
-                        "ntk_every": 10, "warmup_epochs": 1}, overrides)
-  _check_selection(o)
+  """NINT (CVPR 2026; its released sampler and default config): one full epoch (so the residual
+  picks have losses), then a selection every epoch at a constant ratio 0.2 (`ratio_kind`
+  "constant"; INT's schedules are options). The k picks mix round(random_share (0.7) k) uniformly
+  random ones, round(s_c k) by NTK-guided score (score_kind "ntk", computed by the training loop
+  with `attent_jax.ntk.ntk_guided_scores`) and the rest by residual (top cached training loss). NINT
+  refreshes its NTK scores at selections c = 1, 10, 20, ... (`ntk_every` = 10) and sets the share
+  there to s_c = ntk_share (0.3) * exp(floor(-c / 10)), holding it in between (0.110 up to c = 19,
+  0.041 from 20, 0.015 from 30, ...); below `ntk_min` (1e-3, from c = 60) the NTK part stops.
+  NINT re-selects every training step; this plans per epoch, so c counts epochs (one selection per
+  epoch) and the residual picks rank the cached training losses rather than a fresh forward pass.
+  Counts: N, then round(0.2 N) every epoch; NTK scoring passes before epochs 1 and 10 (c = 1, 10)."""
+  o = _options("nint", {**_SELECTION, **_RATIO, "ratio_kind": "constant", "score_kind": "ntk",
+                        "random_share": 0.7, "ntk_share": 0.3, "ntk_every": 10, "ntk_min": 1e-3,
+                        "warmup_epochs": 1}, overrides)
+  for name in ("random_share", "ntk_share", "ntk_min"):
+    value = o[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+      raise ValueError(f"{name} must lie in [0, 1], got {value!r}")
   share = o["random_share"]
-  if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0.0 <= share <= 1.0:
-    raise ValueError(f"random_share must lie in [0, 1], got {share!r}")
+  if share + o["ntk_share"] > 1.0:
+    raise ValueError(f"random_share + ntk_share must be <= 1, got {share} + {o['ntk_share']}")
   if o["method"] != "hard" or o["granularity"] != "pool":
     raise ValueError("nint picks by hard top-k over the pool: method must be 'hard' and granularity "
                      "'pool' (use random_subset(like='nint') for a random baseline)")
@@ -226,10 +285,12 @@ def nint(n: int, e: int, **overrides) -> Recipe:
   warmup = _warmup(o, e)
   rounds = e - warmup
   check_ratio("ratio_start", o["ratio_start"]), check_ratio("ratio_end", o["ratio_end"])
-  decay = lambda r: (1.0 - share) * (1.0 - r / max(rounds - 1, 1))  # noqa: E731
+  share_at, refresh_at = _nint_share(float(o["ntk_share"]), every, float(o["ntk_min"]))
+  fresh = o["source"] == "fresh"
   table = timetable.curriculum(e, warmup, _ratios(o, rounds), lambda r: True,
-                               fresh_at=lambda s: o["source"] == "fresh" and s % every == 0,
-                               ntk_share_at=decay)
+                               fresh_at=lambda s: fresh and refresh_at(s + 1),
+                               ntk_share_at=lambda r: share_at(r + 1))
+  _check_selection(o)
   return Recipe(table, recipes.Mix.over(table, n, float(share), o["score_kind"]),
                 score_kind=o["score_kind"])
 
@@ -242,10 +303,9 @@ def random_subset(n: int, e: int, like: str = "attent_complex", **overrides) -> 
   if "method" in overrides:
     raise ValueError("random_subset always selects at random: do not pass method")
   recipe = PRESETS[like](n, e, **overrides)
-  table = recipe.timetable
-  table = timetable.Timetable(table.phase, table.fresh & False, table.ratio, table.ntk_share)
+  table = dataclasses.replace(recipe.timetable, fresh=recipe.timetable.fresh & False)
   rule = recipe.rule
-  if isinstance(rule, recipes.Mix):  # NINT's picks, all of them random
+  if isinstance(rule, (recipes.Mix, recipes.RankSampling)):  # NINT's or online batch's picks, random
     rule = recipes.TopK.over(table, n)
   return Recipe(table, dataclasses.replace(rule, method="random", kind="loss"))
 

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from attent_jax.selection import ranking, rules, sharded
+from attent_jax.selection import online_batch, ranking, rules, sharded
 from attent_jax.selection.schedules import count_for
 from attent_jax.selection.timetable import SELECT, Timetable
 
@@ -114,6 +114,26 @@ class TopK:
     keys_N = ranking.selection_keys(
         unseen_first(scores, seen, self.kind), self.method, None, self.temperature, self.normalize,
         noise=rules.gumbel(randomness.uniform))
+    kept_N = rules.pool(keys_N, jnp.asarray(self.counts)[epoch], self.k_max, self.impl)
+    return kept_N, _ones_like(kept_N)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RankSampling(TopK):
+  """Online batch selection: count(ratio) examples drawn without replacement with probability
+  decaying exponentially in their loss rank, the top one `pressure` times as likely as the last
+  (`online_batch.sampling_keys`, Gumbel-top-k)."""
+  pressure: float = online_batch.DEFAULT_PRESSURE
+
+  @classmethod
+  def of(cls, top_k: TopK, pressure: float) -> RankSampling:
+    """The same counts, kind and top-k implementation as `top_k`, sampled by rank."""
+    fields = {f.name: getattr(top_k, f.name) for f in dataclasses.fields(TopK)}
+    return cls(**fields, pressure=pressure)
+
+  def __call__(self, scores, seen, randomness, epoch):
+    keys_N = online_batch.sampling_keys(unseen_first(scores, seen, self.kind), self.pressure,
+                                        rules.gumbel(randomness.uniform))
     kept_N = rules.pool(keys_N, jnp.asarray(self.counts)[epoch], self.k_max, self.impl)
     return kept_N, _ones_like(kept_N)
 

@@ -2,8 +2,9 @@
 
 Both are pure functions of an integer step (an epoch, a selection round or a training step: whatever the
 caller counts). `ratio_schedule` follows INT's and AtteNT's schedules, `interval_schedule` INT's
-`incremental` interval and GraNT's curriculum. Both accept python ints (returning python values, for
-host-side planning) and traced or concrete jax integers (returning jax values, for use under `jit`).
+`incremental` interval and GraNT's curriculum. Both plan on the host: they take python (or numpy)
+ints and return python values; a jitted consumer looks the planned values up in a table (as the
+teacher does with its timetable).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import jax.numpy as jnp
 import numpy as np
 
 from attent_jax.checks import require_choice as check_choice
@@ -33,8 +33,10 @@ def count_for(ratio: float, size: int) -> int:
   return int(min(size, max(1, math.floor(float(ratio) * size + 0.5))))
 
 
-def _is_host_int(step) -> bool:
-  return isinstance(step, (int, np.integer)) and not isinstance(step, bool)
+def _host_int(step) -> int:
+  if isinstance(step, bool) or not isinstance(step, (int, np.integer)):
+    raise ValueError(f"step must be a python or numpy int (schedules plan on the host), got {step!r}")
+  return int(step)
 
 
 def ratio_schedule(
@@ -45,10 +47,9 @@ def ratio_schedule(
   kinds: "constant" (always `start`), "linear", "step" (INT: start + floor(stages * t) / stages *
   (end - start) with t = step / total_steps, i.e. `stages` equal stages, reaching `end` at total_steps),
   "cosine" (half-cosine: start + (end - start) * (1 - cos(pi t)) / 2). start > end gives the decreasing
-  variants. Steps outside [0, total_steps] are clipped. A python int step gives a python float; a jax
-  integer (traced or not) gives a float32 jax scalar, so the schedule works inside `jit` with no
-  retrace.
-  Pure. Raises ValueError for an unknown kind or a ratio outside (0, 1].
+  variants. Steps outside [0, total_steps] are clipped. Takes a python int, returns a python float.
+  Pure. Raises ValueError for an unknown kind or a ratio outside (0, 1] (and the schedule, for a
+  step that is not an int).
   """
   check_choice("kind", kind, RATIO_KINDS)
   start = check_ratio("start", start)
@@ -56,56 +57,56 @@ def ratio_schedule(
   total_steps = check_int("total_steps", total_steps, 1)
   stages = check_int("stages", stages, 1)
 
-  def formula(xp, step):
-    step = xp.clip(step, 0, total_steps)
+  def schedule(step):
+    step = min(max(_host_int(step), 0), total_steps)
     if kind == "constant":
-      fraction = step * 0.0
+      fraction = 0.0
     elif kind == "linear":
       fraction = step / total_steps
     elif kind == "step":  # integer arithmetic: exact stage boundaries
       fraction = ((stages * step) // total_steps) / stages
     else:
-      fraction = (1.0 - xp.cos(math.pi * step / total_steps)) / 2.0
-    return start + (end - start) * fraction
-
-  def schedule(step):
-    if _is_host_int(step):
-      return float(formula(np, np.int64(step)))
-    return formula(jnp, jnp.asarray(step, jnp.int32)).astype(jnp.float32)
+      fraction = (1.0 - math.cos(math.pi * step / total_steps)) / 2.0
+    return float(start + (end - start) * fraction)
 
   return schedule
 
 
-def _incremental_table(total: int, dense_share: float, growth: int | None) -> np.ndarray:
-  """INT: every step for the first `dense_share`, then intervals growth * (1, 2, 3, 4, 5, 5, ...)."""
-  if growth is None:  # INT's 10, 20, ... 50 on ~1000+ steps; proportionally less on short runs
-    growth = int(np.clip(total // 100, 1, 10))
-  table = np.zeros(total, bool)
-  dense = max(1, math.ceil(dense_share * total))
-  table[:dense] = True
-  step, multiple = dense - 1, 1
-  while (step := step + min(multiple, 5) * growth) < total:
-    table[step] = True
-    multiple += 1
-  return table
+def _incremental_table(total: int, dense_share: float, unit: int | None) -> np.ndarray:
+  """INT's `incremental` strategy: every step for the first floor(dense_share * total) steps (and the
+  first phase length), then the rest split into 5 equal phases (integer division), phase p
+  re-selecting at the steps that are multiples of unit * (p + 1). INT's unit is 10 on its 5000-step
+  runs (intervals 10, 20, 30, 40, 50); by default it scales with the budget: max(1, round(total /
+  500)), so a 5000-step table is INT's own and an epoch-scale run steps by 1, 2, 3, 4, 5 epochs."""
+  unit = max(1, round(total / 500)) if unit is None else unit
+  startup = math.floor(dense_share * total)
+  phase = max(1, (total - startup) // 5)  # INT divides by zero here on runs under ~7 steps
+  steps = np.arange(total)
+  interval = unit * (np.maximum(1, steps - startup) // phase + 1)
+  return (steps < startup) | (steps < phase) | (steps % interval == 0)
 
 
 def _curriculum_table(
     total: int, dense_share: float, short: int | None, long: int | None
 ) -> np.ndarray:
-  """GraNT: every step for the first `dense_share`, then an interval growing linearly short -> long."""
+  """GraNT's `simple_curriculum`: every step for the first floor(dense_share * total) steps; after
+  that a step re-selects when it has reached a trigger counter, which then advances by the interval
+  short + floor((long - short) * step / total). As in GraNT's code the counter starts at 0 when the
+  dense phase ends, so re-selection stays dense until the counter catches up with the step (about
+  8 more epochs on GraNT's 600-epoch runs). short and long default to GraNT's 5 and 50 on a 500-step
+  run, scaled: max(1, round(total / 100)) and max(short, round(total / 10))."""
   short = max(1, round(total / 100)) if short is None else short
   long = max(short, round(total / 10)) if long is None else long
   table = np.zeros(total, bool)
-  dense = max(1, math.ceil(dense_share * total))
-  table[:dense] = True
-  step = dense - 1
-  while True:
-    progress = (step - (dense - 1)) / max(total - dense, 1)
-    step += max(1, round(short + (long - short) * progress))
-    if step >= total:
-      return table
-    table[step] = True
+  startup = math.floor(dense_share * total)
+  trigger = 0
+  for step in range(total):
+    if step < startup:
+      table[step] = True
+    elif step >= trigger:
+      trigger += short + (long - short) * step // total
+      table[step] = True
+  return table
 
 
 def interval_schedule(
@@ -117,14 +118,16 @@ def interval_schedule(
   kinds:
     "dense": every step.
     "fixed": every `every` steps (step % every == 0).
-    "incremental" (INT): every step for the first `dense_share` (0.25) of the steps, then at intervals
-      growth * 1, 2, 3, 4, 5, 5, ... (INT's 10, 20, 30, 40, 50). `growth` defaults to
-      clip(total_steps // 100, 1, 10), so a short run grows by 1, 2, 3, ... steps instead.
-    "curriculum" (GraNT): every step for the first `dense_share` (0.1), then an interval growing
-      linearly with progress from `short` (default max(1, total/100)) to `long` (max(short, total/10)),
-      GraNT's 5 -> 50 on a 500-step run.
-  Step 0 always re-selects. Steps outside [0, total_steps) give False. A python int step gives a python
-  bool; a jax integer gives a bool jax scalar (a table lookup, fine under `jit`). Pure.
+    "incremental" (INT's released strategy): every step for the first `dense_share` (0.25), then 5
+      equal phases whose re-selections fall on the multiples of growth * 1, 2, 3, 4, 5 (INT's 10, 20,
+      30, 40, 50 on its 5000-step runs). `growth` defaults to max(1, round(total_steps / 500)):
+      INT's own table at 5000 steps, intervals of 1, 2, 3, 4, 5 on an epoch-scale run.
+    "curriculum" (GraNT's released strategy): every step for the first `dense_share` (0.1), then a
+      trigger counter (starting at 0) that advances by short + floor((long - short) * step /
+      total_steps) at each re-selection, GraNT's 5 -> 50 on a 500-step run with the defaults
+      short = max(1, round(total/100)), long = max(short, round(total/10)).
+  Step 0 always re-selects. Steps outside [0, total_steps) give False. Takes a python int, returns a
+  python bool. Pure.
   """
   check_choice("kind", kind, INTERVAL_KINDS)
   total_steps = check_int("total_steps", total_steps, 1)
@@ -153,11 +156,8 @@ def interval_schedule(
     table = _curriculum_table(total_steps, 0.1 if dense_share is None else dense_share, short, long)
 
   def reselect(step):
-    if _is_host_int(step):
-      return bool(0 <= step < total_steps and table[step])
-    step = jnp.asarray(step, jnp.int32)
-    inside = (step >= 0) & (step < total_steps)
-    return inside & jnp.asarray(table)[jnp.clip(step, 0, total_steps - 1)]
+    step = _host_int(step)
+    return bool(0 <= step < total_steps and table[step])
 
   return reselect
 

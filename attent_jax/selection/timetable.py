@@ -31,11 +31,14 @@ class Timetable:
   phase int32 (FULL/SELECT/REUSE); fresh bool (the loop runs a fresh scoring pass before this epoch);
   ratio float64 (share of the pool trained on, 1.0 on FULL epochs, the reused ratio on REUSE epochs);
   ntk_share float64 (NINT: share of the picks made by NTK score; 0 for other teachers).
+  lr_floor: None, or (GraNT) the learning rate, as a share of the peak learning rate, that training
+  raises the LR back to after every SELECT epoch (`attent_jax.lr_floor` applies it).
   """
   phase: np.ndarray
   fresh: np.ndarray
   ratio: np.ndarray
   ntk_share: np.ndarray
+  lr_floor: float | None = None
 
   @property
   def total_epochs(self) -> int:

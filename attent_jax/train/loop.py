@@ -27,6 +27,7 @@ import tqdm
 from absl import logging
 
 from attent_jax import checkpoint as checkpoint_lib
+from attent_jax import distributed
 from attent_jax import experiment as experiment_lib
 from attent_jax import metrics as metrics_lib
 from attent_jax import sharding as sharding_lib
@@ -103,6 +104,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
   """
   # ---- build, initialise, restore, compile
   exp = experiment_lib.build(config)
+  distributed.barrier("attent_jax/built")  # Processes load data at different speeds.
   train, workdir = config.train, pathlib.Path(workdir)
   state = init_state(exp.task, exp.optimizer, config.seed)
   teacher_state = exp.teacher.init(jax.random.fold_in(jax.random.key(config.seed), 0x7EAC))
@@ -125,6 +127,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
     steps.compile(state, teacher_state, exp.batcher.batch(np.zeros(1, np.int32)),
                   exp.eval_batcher.batch(np.zeros(1, np.int32)), fresh_scores=fresh,
                   pool_size=exp.train_pool.size)
+  distributed.barrier("attent_jax/compiled")  # Start the first step's collectives together.
   writer = metrics_lib.MetricsWriter(workdir)
   bar = tqdm.tqdm(total=exp.total_steps, initial=int(state.step), unit="step", dynamic_ncols=True,
                   disable=not progress or jax.process_index() != 0)

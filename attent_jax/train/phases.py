@@ -15,6 +15,7 @@ import numpy as np
 from attent_jax import data as data_lib
 from attent_jax import probe as probe_lib
 from attent_jax.experiment import Experiment
+from attent_jax.train.ntk_scores import pool_ntk_scores
 from attent_jax.train.steps import CompiledSteps
 
 
@@ -40,15 +41,11 @@ def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state):
 
 
 def _ntk_scores(exp: Experiment, state) -> np.ndarray:
-  from attent_jax import ntk  # pylint: disable=g-import-not-at-top
-  task, pool = exp.task, exp.train_pool
-  params = task.combine(state.params, state.frozen)
+  pool = exp.train_pool
   features = data_lib.model_features(pool, np.arange(pool.size))
   features["mask"] = np.ones(pool.size, bool)
-  return np.asarray(ntk.ntk_guided_scores(
-      lambda p, x: task.outputs(p, x), params, features,
-      lambda outputs, x: task.losses_from_outputs(outputs, x),
-      chunk_size=exp.config.train.eval_batch_size))
+  return pool_ntk_scores(exp.task, state.params, state.frozen, features,
+                         chunk_size=exp.config.train.eval_batch_size)
 
 
 class StepLog:
@@ -101,7 +98,8 @@ def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, p
 
 
 def evaluate(exp: Experiment, steps: CompiledSteps, state) -> dict[str, float]:
-  """The task's metrics on the whole eval split (+ the linear probe's accuracy where configured)."""
+  """The task's metrics on the whole eval split (+ the linear probe's accuracy where configured, + the
+  kind's host-side metrics, e.g. exact match of greedy generations)."""
   sums = None
   for batch in exp.eval_batcher.batches(np.arange(exp.eval_pool.size, dtype=np.int32)):
     batch_sums = steps.evaluate(state, batch)
@@ -113,4 +111,6 @@ def evaluate(exp: Experiment, steps: CompiledSteps, state) -> dict[str, float]:
         exp.task.encode_fn, exp.task.combine(state.params, state.frozen), exp.train_pool,
         exp.eval_pool, train_examples=probe.train_examples, eval_examples=probe.eval_examples,
         batch_size=exp.config.train.eval_batch_size)
+  if exp.host_eval is not None:
+    metrics.update(exp.host_eval(exp.task.combine(state.params, state.frozen)))
   return metrics

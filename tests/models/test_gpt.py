@@ -153,3 +153,13 @@ def test_golden_loss_after_one_adam_step(tiny, loss_after_one_adam_step):
 
   loss = loss_after_one_adam_step(loss_fn, params)
   assert loss == pytest.approx(GOLDEN_LOSS_AFTER_ONE_STEP, rel=1e-5), f"new golden value: {loss:.6g}"
+
+
+def test_dot_product_attention_matches_einsum(tiny):
+  _, params, run = tiny
+  batch = {"inputs": _tokens(batch=2)}
+  fused = dataclasses.replace(TINY, dropout=0.0, attention="dot_product")
+  np.testing.assert_allclose(jax.jit(gpt.make_apply_fn(fused))(params, batch), run(params, batch),
+                             atol=1e-5)
+  with pytest.raises(ValueError, match="attention='dot_product' takes no dropout"):
+    dataclasses.replace(TINY, attention="dot_product")

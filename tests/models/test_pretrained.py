@@ -1,5 +1,6 @@
 """GPT-2 loading: a tiny HF-format checkpoint written here, checked against a pure-numpy GPT-2."""
 
+import dataclasses
 import json
 import math
 
@@ -7,8 +8,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.sharding import PartitionSpec
 from safetensors.numpy import load_file, save_file
 
+from attent_jax import sharding
 from attent_jax.models import gpt, pretrained
 
 N_LAYER, N_EMBD, N_HEAD, VOCAB, N_POSITIONS = 2, 32, 4, 50, 16
@@ -132,3 +135,18 @@ def test_missing_or_misshaped_tensor_and_bad_config_are_clear_errors(tmp_path):
   (tmp_path / "no_weights" / "config.json").write_text(json.dumps(HF_CONFIG))
   with pytest.raises(FileNotFoundError, match="model.safetensors"):
     pretrained.load_gpt2(tmp_path / "no_weights")
+
+
+def test_generic_load_and_save_dispatch_gpt2(tmp_path):
+  directory = _write(tmp_path / "gpt2", _hf_tensors())
+  config, params = pretrained.load(directory, dtype="bfloat16")
+  expected_config, expected = pretrained.load_gpt2(directory, dtype="bfloat16")
+  assert config == expected_config
+  jax.tree.map(np.testing.assert_array_equal, params, expected)
+  _, placed = pretrained.load(directory, mesh=sharding.make_mesh(8), rules=sharding.FSDP_RULES)
+  assert placed["block_0"]["attn"]["q"]["kernel"].sharding.spec == PartitionSpec("data")
+  jax.tree.map(np.testing.assert_array_equal, placed, expected)
+  pretrained.save(tmp_path / "saved", config, params)
+  assert pretrained.load(tmp_path / "saved")[0] == dataclasses.replace(config, dtype="float32")
+  with pytest.raises(ValueError, match="param_dtype must be 'float32' for GPT-2"):
+    pretrained.load(directory, param_dtype="bfloat16")

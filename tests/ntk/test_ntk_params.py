@@ -49,3 +49,13 @@ def test_partition_merges_back_and_skips_integer_leaves():
   assert len(theta) == 1
   with pytest.raises(ValueError, match="selects no"):
     partition(params, ntk.lora_only)
+
+
+def test_paths_filter_selects_marked_leaves_and_compares_by_value():
+  marks = {"base": {"w": False, "b": False}, "lora": {"a": True, "b": True}}
+  paths = ntk.Paths.of_marked(marks)
+  assert paths == ntk.Paths.of_marked(marks) and hash(paths) == hash(ntk.Paths.of_marked(marks))
+  assert paths(("lora", "a")) and not paths(("base", "b"))
+  params = {"base": {"w": jnp.ones(2), "b": jnp.ones(3)}, "lora": {"a": jnp.ones(4), "b": jnp.ones(5)}}
+  theta, _ = partition(params, paths)
+  assert sorted(leaf.size for leaf in theta) == [4, 5]

@@ -13,8 +13,7 @@ def np_hard_order(scores) -> np.ndarray:
 # ------------------------------------------------------------------ a deterministic toy training run
 
 POOL, EPOCHS, BATCH = 96, 20, 8
-PRESET_ARGS = {"grant_b": {"batch_size": BATCH}, "grant_s": {"batch_size": BATCH},
-               "online_batch": {"batch_size": BATCH}}
+PRESET_ARGS = {"grant_b": {"batch_size": BATCH}, "grant_s": {"batch_size": BATCH}}
 _TEACHERS: dict = {}
 _RUNS: dict = {}
 

@@ -27,12 +27,11 @@ def _held(selections: dict) -> list:
   return counts
 
 
-INT_SELECTIONS = [0, 1, 2, 3, 4, 5, 7, 10, 14, 19]
-INT_RATIO = lambda e: 0.2 + 0.08 * math.floor(10 * e / 19)  # noqa: E731
-NINT_RATIO = lambda r: 0.2 + 0.08 * math.floor(10 * r / 18)  # noqa: E731  round r = epoch - 1
+INT_SELECTIONS = [0, 1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 16]  # INT's incremental, scaled to 20 epochs
+INT_RATIO = lambda e: 0.2 + 0.08 * math.floor(10 * e / 20)  # noqa: E731  INT's step: at most 0.92
 GRANT_ROUNDS = [r for r in range(19) if selection.interval_schedule(
     "curriculum", total_steps=19, dense_share=0.1)(r)]
-GRANT_RATIO = lambda r: 0.1 + 0.9 * math.floor(50 * r / 18) / 50  # noqa: E731
+GRANT_RATIO = lambda r: 0.1 + 0.9 * math.floor(50 * r / 19) / 50  # noqa: E731
 COMPLEX = [POOL] + [cf(0.2 + 0.6 * c / 9, POOL) for c in range(10) for _ in range(2 if c < 9 else 1)]
 
 EXPECTED = {
@@ -40,13 +39,13 @@ EXPECTED = {
     "attent_simple": ([POOL] + [cf(0.7, POOL)] * 19, []),
     "attent_complex": (COMPLEX, list(range(1, 20, 2))),
     "random_subset": (COMPLEX, []),
-    "int": (_held({e: cf(INT_RATIO(e), POOL) for e in INT_SELECTIONS}), INT_SELECTIONS[:-1]),
+    "int": (_held({e: cf(INT_RATIO(e), POOL) for e in INT_SELECTIONS}), INT_SELECTIONS),
     "grant_b": (_held({0: POOL, **{r + 1: BATCH * cf(GRANT_RATIO(r), POOL // BATCH)
                                    for r in GRANT_ROUNDS}}), [r + 1 for r in GRANT_ROUNDS]),
     "grant_s": (_held({0: POOL, **{r + 1: (POOL // BATCH) * cf(GRANT_RATIO(r), BATCH)
                                    for r in GRANT_ROUNDS}}), [r + 1 for r in GRANT_ROUNDS]),
-    "online_batch": ([POOL] + [(POOL // 16) * cf(0.5, 16)] * 19, []),
-    "nint": ([POOL] + [cf(NINT_RATIO(e - 1), POOL) for e in range(1, 20)], [1, 11]),
+    "online_batch": ([POOL] + [cf(0.5, POOL)] * 19, []),
+    "nint": ([POOL] + [cf(0.2, POOL)] * 19, [1, 10]),  # NTK refreshes at selections 1 and 10
 }
 
 
@@ -57,7 +56,8 @@ def test_preset_counts_and_fresh_passes(name):
   plans = unsharded_plans(name)
   assert [int(p.count) for p in plans] == counts
   assert [t.expected_count(e) for e in range(EPOCHS)] == counts
-  assert [e for e in range(EPOCHS) if t.wants_fresh_scores(e)] == [e for e in fresh if counts[e] < POOL]
+  ratio = t.timetable.ratio  # a selection at ratio 1 is a full epoch, with no scoring pass
+  assert [e for e in range(EPOCHS) if t.wants_fresh_scores(e)] == [e for e in fresh if ratio[e] < 1]
   for plan in plans:
     assert sorted(plan.indices) == list(range(POOL)) and np.all(plan.weights == 1.0)
 
@@ -76,10 +76,10 @@ def test_attent_simple_keeps_the_top_70_percent_of_epoch_0_losses_once():
 
 def test_int_selects_the_top_of_each_fresh_pass_and_reuses_it():
   plans = unsharded_plans("int")
-  for epoch in INT_SELECTIONS[:-1]:
+  for epoch in INT_SELECTIONS:
     count = int(plans[epoch].count)
     assert _kept(plans[epoch]) == set(np_hard_order(fresh_scores(epoch))[:count].tolist())
-  assert _kept(plans[6]) == _kept(plans[5]) and bool(plans[7].reselected)
+  assert _kept(plans[9]) == _kept(plans[8]) and bool(plans[10].reselected)
 
 
 def test_attent_complex_redraws_soft_subsets_between_fresh_passes():
@@ -108,19 +108,28 @@ def test_infobatch_prunes_below_mean_and_reweights():
 
 def test_nint_mixes_ntk_residual_and_random_picks():
   plans = unsharded_plans("nint")
-  ntk_scores = fresh_scores(1)  # the NTK cache from the pass before epoch 1 (next one: epoch 11)
-  first = _kept(plans[1])  # round 0: 19 picks = 13 random + 6 NTK + 0 residual
-  assert set(np_hard_order(ntk_scores)[:6].tolist()) <= first
-  # round 9 (epoch 10): 58 picks = 41 random + round(0.15 * 58) = 9 NTK + 8 residual (cached loss)
+  share = 0.3 * math.exp(-1)  # NINT's 0.3 exp(floor(-c / 10)) for selections c = 1 .. 19
+  np.testing.assert_allclose(teacher("nint").timetable.ntk_share[1:], share)
   loss_cache = np.zeros(POOL, np.float32)
-  for epoch in range(10):
+  for epoch in range(EPOCHS):
+    if epoch in (1, 5, 10, 19):  # 19 picks = 13 random + round(0.110 * 19) = 2 NTK + 4 residual
+      ntk_top = np_hard_order(fresh_scores(1 if epoch < 10 else 10))[:2]  # the latest NTK pass
+      rest = np.setdiff1d(np.arange(POOL), ntk_top)
+      residual_top = rest[np_hard_order(loss_cache[rest])[:4]]
+      assert int(plans[epoch].count) == 19
+      assert set(ntk_top.tolist()) | set(residual_top.tolist()) <= _kept(plans[epoch])
     trained = np.asarray(plans[epoch].indices[: plans[epoch].count])
     loss_cache[trained] = training_losses(epoch)[trained]
-  kept = _kept(plans[10])
-  ntk_top = np_hard_order(ntk_scores)[:9]
-  rest = np.setdiff1d(np.arange(POOL), ntk_top)
-  residual_top = rest[np_hard_order(loss_cache[rest])[:8]]
-  assert int(plans[10].count) == 58 and set(ntk_top.tolist()) | set(residual_top.tolist()) <= kept
+
+
+def test_nint_share_decays_as_the_released_sampler():
+  t = selection.make_teacher("nint", pool_size=POOL, total_epochs=71)
+  table = t.timetable
+  # selection c (epoch c): NTK refreshed at c = 1, 10, 20, ..., 50, share 0.3 exp(floor(-c/10)) held
+  assert np.flatnonzero(table.fresh).tolist() == [1, 10, 20, 30, 40, 50]
+  expected = [0.3 * math.exp(-max(1, c // 10)) for c in range(1, 60)] + [0.0] * 11
+  np.testing.assert_allclose(table.ntk_share[1:], expected, rtol=1e-12)
+  assert table.ntk_share[20] == pytest.approx(0.0406, abs=1e-4)
 
 
 @pytest.mark.parametrize("call,match", [
@@ -150,6 +159,10 @@ def test_nint_mixes_ntk_residual_and_random_picks():
      "method"),
     (lambda: selection.make_teacher("int", pool_size=9, total_epochs=3, score_kind="grad"),
      "score_kind"),
+    (lambda: selection.make_teacher("nint", pool_size=9, total_epochs=3, ntk_share=0.5),
+     "ntk_share"),
+    (lambda: selection.make_teacher("grant_s", pool_size=9, total_epochs=3, batch_size=3,
+                                    lr_floor=0.0), "lr_floor"),
 ])
 def test_bad_arguments_raise_before_compiling(call, match):
   with pytest.raises(ValueError, match=match):

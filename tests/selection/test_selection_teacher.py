@@ -65,7 +65,7 @@ def test_state_round_trips_through_files_and_resume_is_exact(tmp_path):
 def test_host_queries():
   t = teacher("int")
   state = t.init(jax.random.key(0))
-  assert t.wants_fresh_scores(0) and not t.wants_fresh_scores(6)
+  assert t.wants_fresh_scores(0) and not t.wants_fresh_scores(9)
   assert not t.wants_fresh_scores(EPOCHS)
   with pytest.raises(ValueError, match="epoch"):
     t.expected_count(EPOCHS)
