@@ -234,7 +234,7 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
   teacher = make_teacher(config, train_pool.size)
   steps = tuple(math.ceil(teacher.expected_count(epoch) / config.train.batch_size)
                 for epoch in range(config.train.epochs))
-  optimizer, schedule = make_optimizer(config, steps, teacher.spec.timetable)
+  optimizer, schedule = make_optimizer(config, steps, teacher.timetable)
   batch_sharding = sharding_lib.batch_sharding(mesh)
   return Experiment(
       config=config, mesh=mesh, train_pool=train_pool, eval_pool=eval_pool,

@@ -64,19 +64,37 @@ class Batcher:
   def num_batches(self, count: int) -> int:
     return -(-count // self.batch_size)
 
-  def batch(self, indices: np.ndarray, weights: np.ndarray | None = None) -> dict[str, jax.Array]:
-    """One batch of the examples `indices` (at most batch_size of them), padded to batch_size rows."""
+  def batch(self, indices: np.ndarray, weights: np.ndarray | None = None,
+            mask: np.ndarray | None = None) -> dict[str, jax.Array]:
+    """One batch of the examples `indices` (at most batch_size of them), padded to batch_size rows.
+
+    With `mask` (bool, as `selection.Plan.batches` yields it), `indices`, `weights` and `mask` are
+    already batch_size long and the rows where `mask` is False are padding (their weight becomes 0).
+    Only this process's rows are gathered from the pool.
+    """
     indices = np.asarray(indices, np.int32)
-    count = len(indices)
-    if count > self.batch_size:
-      raise ValueError(f"{count} indices do not fit a batch of {self.batch_size}")
-    if count and (indices.min() < 0 or indices.max() >= self.pool.size):
+    if mask is not None:
+      mask = np.asarray(mask, bool)
+      if not len(indices) == len(mask) == self.batch_size:
+        raise ValueError(f"indices and mask must hold batch_size={self.batch_size} rows, got "
+                         f"{len(indices)} and {len(mask)}")
+      count, padded = int(mask.sum()), indices
+      weight = np.where(mask, 1.0 if weights is None else np.asarray(weights, np.float32), 0.0)
+      weight = weight.astype(np.float32)
+      real = indices[mask]
+    else:
+      count = len(indices)
+      if count > self.batch_size:
+        raise ValueError(f"{count} indices do not fit a batch of {self.batch_size}")
+      padded = np.zeros(self.batch_size, np.int32)
+      padded[:count] = indices
+      mask = np.arange(self.batch_size) < count
+      weight = np.zeros(self.batch_size, np.float32)
+      weight[:count] = 1.0 if weights is None else np.asarray(weights, np.float32)
+      real = indices
+    if len(real) and (real.min() < 0 or real.max() >= self.pool.size):
       raise IndexError(f"example indices must lie in [0, {self.pool.size})")
-    padded = np.zeros(self.batch_size, np.int32)
-    padded[:count] = indices
-    mask = np.arange(self.batch_size) < count
-    weight = np.zeros(self.batch_size, np.float32)
-    weight[:count] = 1.0 if weights is None else np.asarray(weights, np.float32)
+    padded = np.where(mask, padded, 0).astype(np.int32)
     local = self._rows
     host = model_features(self.pool, padded[local])
     host.update(index=padded[local], mask=mask[local], weight=weight[local])

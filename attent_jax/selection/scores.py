@@ -31,8 +31,7 @@ def discrepancy(
 ) -> jax.Array:
   """Functional discrepancy ||softmax(logits) - onehot(labels)|| over valid positions: f32[B].
 
-  The norm of dL/dlogits for cross-entropy: greedy nonparametric teaching picks the examples where
-  this functional gradient is largest. Same shapes as `per_example_loss`. Equals
-  `attent_jax.losses.residual_norm(logits, labels, mask)`.
+  The norm of dL/dlogits, the quantity greedy nonparametric teaching maximises. Same shapes
+  as `per_example_loss`. Equals `attent_jax.losses.residual_norm(logits, labels, mask)`.
   """
   return losses.residual_norm(logits, labels, mask)

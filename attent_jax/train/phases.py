@@ -7,7 +7,6 @@ states: nothing here keeps state between calls except `StepLog`'s buffer of unch
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import jax
@@ -24,24 +23,6 @@ class NonFiniteLossError(FloatingPointError):
   """A training loss was NaN or inf. Names the step and the examples; no checkpoint holds the result."""
 
 
-@dataclasses.dataclass(frozen=True)
-class PlanRows:
-  """An epoch's plan on the host: the examples to train on, in training order, with their loss weights.
-
-  indices int32[count], weights f32[count] (the same order), count int.
-  """
-  indices: np.ndarray
-  weights: np.ndarray
-  count: int
-
-  @classmethod
-  def of(cls, plan) -> PlanRows:
-    count = int(plan.count)
-    indices = np.asarray(plan.indices)[:count]
-    # Plan weights are indexed by example; training wants them in training order.
-    return cls(indices, np.asarray(plan.weights)[indices], count)
-
-
 def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state):
   """A fresh, no-grad pass over the whole training pool; records the scores in the teacher's state."""
   pool, kind = exp.train_pool, exp.teacher.score_kind
@@ -51,6 +32,10 @@ def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state):
     chunks = [steps.score(state, batch)
               for batch in exp.score_batcher.batches(np.arange(pool.size, dtype=np.int32))]
     scores = np.concatenate([np.asarray(jax.device_get(c)) for c in chunks])[:pool.size]
+  if not np.isfinite(scores).all():  # a non-finite score cannot be ranked (selection.guards)
+    bad = np.flatnonzero(~np.isfinite(scores))
+    raise NonFiniteLossError(f"the fresh scoring pass gave non-finite {kind!r} scores for "
+                             f"{len(bad)} examples (pool indices): {bad[:20].tolist()}")
   return steps.record_pool(teacher_state, np.arange(pool.size, dtype=np.int32),
                            scores.astype(np.float32), np.ones(pool.size, bool))
 
@@ -100,16 +85,15 @@ class StepLog:
     self.bar.set_postfix(loss=f"{float(fetched[-1][2]['loss']):.4f}", epoch=epoch)
 
 
-def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, plan: PlanRows,
+def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, plan,
                   first_batch: int, log: StepLog, epoch: int) -> Iterator[tuple]:
-  """Trains on the plan's batches from `first_batch` on, yielding (state, teacher_state) after each
+  """Trains on the plan's batches (`selection.Plan.batches`: the kept examples once each, in training
+  order, with their loss weights) from `first_batch` on, yielding (state, teacher_state) after each
   step; the caller may stop early (the states it last received are then the current ones)."""
-  batch_size = exp.batcher.batch_size
-  for batch_index in range(first_batch, exp.batcher.num_batches(plan.count)):
-    rows = slice(batch_index * batch_size, (batch_index + 1) * batch_size)
-    batch = exp.batcher.batch(plan.indices[rows], plan.weights[rows])
+  for indices, mask, weights in plan.batches(exp.batcher.batch_size, start=first_batch):
+    batch = exp.batcher.batch(indices, weights, mask)
     state, teacher_state, step_metrics = steps.train(state, teacher_state, batch)
-    log.add(int(state.step), plan.indices[rows], step_metrics, epoch)
+    log.add(int(state.step), indices[mask], step_metrics, epoch)
     yield state, teacher_state
 
 

@@ -80,8 +80,8 @@ class CompiledSteps:
     self.evaluate = jax.jit(evaluate, in_shardings=(self.state_sharding, batch),
                             out_shardings=replicated)
     self.record_pool = jax.jit(record_pool, donate_argnums=0, out_shardings=self.teacher_sharding)
-    self.next_epoch = jax.jit(teacher.next_epoch_fn, out_shardings=(self.teacher_sharding, replicated))
-    self.current_plan = jax.jit(teacher.plan, out_shardings=replicated)
+    self.next_epoch = jax.jit(teacher.next_epoch, out_shardings=(self.teacher_sharding, replicated))
+    self.current_plan = jax.jit(teacher.current_plan, out_shardings=replicated)
 
   def compile(self, state: TrainState, teacher_state, train_batch, eval_batch, *,
               fresh_scores: bool, pool_size: int) -> None:
