@@ -259,9 +259,10 @@ def _nint_share(initial: float, every: int, floor: float) -> tuple:
 def nint(n: int, e: int, **overrides) -> Recipe:
   """NINT (CVPR 2026; its released sampler and default config): one full epoch (so the residual
   picks have losses), then a selection every epoch at a constant ratio 0.2 (`ratio_kind`
-  "constant"; INT's schedules are options). The k picks mix round(random_share (0.7) k) uniformly
-  random ones, round(s_c k) by NTK-guided score (score_kind "ntk", computed by the training loop
-  with `attent_jax.ntk.ntk_guided_scores`) and the rest by residual (top cached training loss). NINT
+  "constant"; INT's schedules are options). The k picks mix floor(s_c k) by NTK-guided score (score_kind
+  "ntk", computed by the training loop with `attent_jax.ntk.ntk_guided_scores`), floor((1 - 0.7 -
+  s_c) k) by residual (top cached training loss), and the rest (about random_share = 0.7 of them)
+  uniformly random, as its released sampler splits them. NINT
   refreshes its NTK scores at selections c = 1, 10, 20, ... (`ntk_every` = 10) and sets the share
   there to s_c = ntk_share (0.3) * exp(floor(-c / 10)), holding it in between (0.110 up to c = 19,
   0.041 from 20, 0.015 from 30, ...); below `ntk_min` (1e-3, from c = 60) the NTK part stops.

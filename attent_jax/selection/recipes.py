@@ -225,18 +225,20 @@ class UnbiasedPrune:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class Mix:
-  """NINT: of count(ratio) picks, round(random_share * count) uniformly random, round(ntk_share *
-  count) by top `kind` score (the timetable's ntk_share), the rest by top cached loss
-  (`rules.mixed`). picks: int32[E, 3] (count, by `kind`, by loss)."""
+  """NINT: of count(ratio) picks, floor(ntk_share * count) by top `kind` score (the timetable's
+  ntk_share), floor((1 - random_share - ntk_share) * count) by top cached loss (the residual), and the
+  rest uniformly random (`rules.mixed`), as NINT's released hierarchical sampler splits them.
+  picks: int32[E, 3] (count, by `kind`, by loss)."""
   picks: np.ndarray
   kind: str = "ntk"
 
   @classmethod
   def over(cls, table: Timetable, n: int, random_share: float, kind: str = "ntk") -> Mix:
     count = np.array([count_for(r, n) for r in table.ratio])
-    rand = np.floor(random_share * count + 0.5).astype(int)
-    by_kind = np.minimum(np.floor(table.ntk_share * count + 0.5).astype(int), count - rand)
-    return cls(np.stack([count, by_kind, count - by_kind - rand], 1).astype(np.int32), kind)
+    by_kind = np.floor(table.ntk_share * count).astype(int)
+    residual_share = np.maximum(1.0 - random_share - table.ntk_share, 0.0)
+    residual = np.minimum(np.floor(residual_share * count).astype(int), count - by_kind)
+    return cls(np.stack([count, by_kind, residual], 1).astype(np.int32), kind)
 
   @property
   def reads(self) -> tuple[str, ...]:

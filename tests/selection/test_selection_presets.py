@@ -112,10 +112,12 @@ def test_nint_mixes_ntk_residual_and_random_picks():
   np.testing.assert_allclose(teacher("nint").timetable.ntk_share[1:], share)
   loss_cache = np.zeros(POOL, np.float32)
   for epoch in range(EPOCHS):
-    if epoch in (1, 5, 10, 19):  # 19 picks = 13 random + round(0.110 * 19) = 2 NTK + 4 residual
+    if epoch in (1, 5, 10, 19):  # 19 picks = floor(0.110 * 19) = 2 NTK + floor(0.190 * 19) = 3
+      # residual + 14 random, as NINT's hierarchical sampler splits them
       ntk_top = np_hard_order(fresh_scores(1 if epoch < 10 else 10))[:2]  # the latest NTK pass
       rest = np.setdiff1d(np.arange(POOL), ntk_top)
-      residual_top = rest[np_hard_order(loss_cache[rest])[:4]]
+      residual_top = rest[np_hard_order(loss_cache[rest])[:3]]
+      np.testing.assert_array_equal(teacher("nint").recipe.rule.picks[epoch], [19, 2, 3])
       assert int(plans[epoch].count) == 19
       assert set(ntk_top.tolist()) | set(residual_top.tolist()) <= _kept(plans[epoch])
     trained = np.asarray(plans[epoch].indices[: plans[epoch].count])
