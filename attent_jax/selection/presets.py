@@ -173,6 +173,11 @@ def _grant(name: str, granularity: str, n: int, e: int, overrides: dict) -> Reci
     raise ValueError(f"lr_floor must be None or lie in (0, 1] (a share of the peak learning rate), "
                      f"got {floor!r}")
   recipe = _curriculum_spec(name, n, e, defaults, overrides)
+  if isinstance(recipe.rule, recipes.WithinGroups):  # GraNT-S's own per-batch quotas
+    rule = recipe.rule
+    recipe = dataclasses.replace(recipe, rule=recipes.WithinGroups.grant_over(
+        recipe.timetable, n, rule.group_size, kind=rule.kind, method=rule.method,
+        temperature=rule.temperature, normalize=rule.normalize))
   floor = None if floor is None else float(floor)
   return dataclasses.replace(recipe, timetable=dataclasses.replace(recipe.timetable, lr_floor=floor))
 
@@ -194,8 +199,9 @@ def grant_b(n: int, e: int, **overrides) -> Recipe:
 
 def grant_s(n: int, e: int, **overrides) -> Recipe:
   """GraNT-S (ICML 2025): as grant_b (ratio, re-selection rounds, LR floor), but keeps the top ratio
-  of the examples inside every batch (needs batch_size). Counts: round(ratio * batch_size) per full
-  batch plus round(ratio * rest)."""
+  of the examples inside every batch (needs batch_size). Counts as GraNT's released sampler makes
+  them (`recipes.grant_quotas`): ceil(ratio * N) in all, spread over the batches in proportion to their
+  sizes, each share rounded down with the remainder carried to the next batch."""
   return _grant("grant_s", "within_batch", n, e, overrides)
 
 

@@ -20,6 +20,7 @@ axis; the rules gather what they need through `rules` and `sharded`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -138,14 +139,28 @@ class RankSampling(TopK):
     return kept_N, _ones_like(kept_N)
 
 
+def grant_quotas(ratio: float, n: int, group_size: int) -> list[int]:
+  """GraNT-S's per-batch quotas, as its released sampler computes them: ceil(ratio * N) examples in all,
+  spread over the batches in proportion to their sizes, each share rounded down with the remainder
+  carried to the next batch."""
+  groups = -(-n // group_size)
+  sizes = [group_size] * (groups - 1) + [n - (groups - 1) * group_size]
+  total, carried, quotas = math.ceil(n * ratio), 0.0, []
+  for size in sizes:
+    exact = size / n * total
+    quota = int(exact + carried)
+    quotas.append(quota)
+    carried += exact - quota
+  return quotas
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class WithinGroups:
-  """GraNT-S / online batch selection: the epoch's permutation cut into groups of `group_size`, and
-  the top round(ratio * size) of each group (`rules.within_groups`). keep: int32[E, 2] (per group, in
-  the last group); groups: ceil(N / group_size)."""
+  """Selection inside groups: the epoch's permutation cut into groups of `group_size`, and the top
+  keep[epoch, g] of group g (`rules.within_groups`). keep: int32[E, ceil(N / group_size)]: round(ratio
+  * size) per group (`over`), or GraNT-S's quotas (`grant_over`)."""
   keep: np.ndarray
   group_size: int
-  groups: int
   kind: str = "loss"
   method: str = "hard"
   temperature: float = 1.0
@@ -155,8 +170,12 @@ class WithinGroups:
   def over(cls, table: Timetable, n: int, group_size: int, **fields) -> WithinGroups:
     groups = -(-n // group_size)
     last = n - (groups - 1) * group_size
-    return cls(_tables(table, lambda r: (count_for(r, group_size), count_for(r, last))),
-               group_size, groups, **fields)
+    quotas = lambda r: [count_for(r, group_size)] * (groups - 1) + [count_for(r, last)]  # noqa: E731
+    return cls(_tables(table, quotas), group_size, **fields)
+
+  @classmethod
+  def grant_over(cls, table: Timetable, n: int, group_size: int, **fields) -> WithinGroups:
+    return cls(_tables(table, lambda r: grant_quotas(r, n, group_size)), group_size, **fields)
 
   @property
   def reads(self) -> tuple[str, ...]:
@@ -164,14 +183,14 @@ class WithinGroups:
 
   @property
   def counts(self) -> np.ndarray:
-    return self.keep[:, 0] * (self.groups - 1) + self.keep[:, 1]
+    return self.keep.sum(1)
 
   def __call__(self, scores, seen, randomness, epoch):
     keys_N = ranking.selection_keys(
         unseen_first(scores, seen, self.kind), self.method, None, self.temperature, self.normalize,
         noise=rules.gumbel(randomness.uniform))
-    keep = jnp.asarray(self.keep)[epoch]
-    kept_N = rules.within_groups(keys_N, randomness.perm, self.group_size, keep[0], keep[1])
+    kept_N = rules.within_groups(keys_N, randomness.perm, self.group_size,
+                                 jnp.asarray(self.keep)[epoch])
     return kept_N, _ones_like(kept_N)
 
 

@@ -63,11 +63,11 @@ def pool(keys_N: jax.Array, count: jax.Array, k_max: int, impl: str) -> jax.Arra
 
 
 def within_groups(
-    keys_N: jax.Array, perm_N: jax.Array, group_size: int, keep: jax.Array, keep_last: jax.Array
+    keys_N: jax.Array, perm_N: jax.Array, group_size: int, keep_G: jax.Array
 ) -> jax.Array:
-  """GraNT-S / online batch selection: cut `perm_N` into groups of `group_size` (the last one may be
-  shorter) and keep the top `keep` keys of each group (`keep_last` of the last). Ties go to the earlier
-  position in the (random) group."""
+  """GraNT-S: cut `perm_N` into groups of `group_size` (the last one may be shorter) and keep the top
+  `keep_G[g]` keys of group g (int32[ceil(N / group_size)]). Ties go to the earlier position in the
+  (random) group."""
   n = keys_N.shape[0]
   groups = -(-n // group_size)
   pad = groups * group_size - n
@@ -75,7 +75,6 @@ def within_groups(
   keys_GS = keys_GS.reshape(groups, group_size)
   order_GS = jnp.argsort(-keys_GS, axis=1, stable=True)
   position_GS = jnp.argsort(order_GS, axis=1)
-  keep_G = jnp.full((groups,), keep).at[-1].set(keep_last)
   kept_perm = (position_GS < keep_G[:, None]).reshape(-1)[:n]
   return jnp.zeros(n, bool).at[perm_N].set(kept_perm)
 

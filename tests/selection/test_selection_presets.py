@@ -12,6 +12,7 @@ from selection_refs import (BATCH, EPOCHS, POOL, fresh_scores, np_hard_order, te
                             training_losses, unsharded_plans)
 
 from attent_jax import selection
+from attent_jax.selection import recipes
 
 
 def cf(ratio, n):  # the documented rounding: half up, at least 1, at most n
@@ -34,6 +35,19 @@ GRANT_ROUNDS = [r for r in range(19) if selection.interval_schedule(
 GRANT_RATIO = lambda r: 0.1 + 0.9 * math.floor(50 * r / 19) / 50  # noqa: E731
 COMPLEX = [POOL] + [cf(0.2 + 0.6 * c / 9, POOL) for c in range(10) for _ in range(2 if c < 9 else 1)]
 
+def grant_sampler_quotas(ratio, n, batch):
+  """GraNT's released sampler's per-batch counts, restated: ceil(n * ratio) spread over the batches in
+  proportion to their sizes, int() of each share plus the carried remainder (float arithmetic included:
+  its carry can lose one example)."""
+  sizes = [batch] * (-(-n // batch) - 1) + [n % batch or batch]
+  total, carried, quotas = math.ceil(n * ratio), 0.0, []
+  for size in sizes:
+    exact = size / n * total
+    quotas.append(int(exact + carried))
+    carried += exact - quotas[-1]
+  return quotas
+
+
 EXPECTED = {
     "full_data": ([POOL] * EPOCHS, []),
     "attent_simple": ([POOL] + [cf(0.7, POOL)] * 19, []),
@@ -42,8 +56,9 @@ EXPECTED = {
     "int": (_held({e: cf(INT_RATIO(e), POOL) for e in INT_SELECTIONS}), INT_SELECTIONS),
     "grant_b": (_held({0: POOL, **{r + 1: BATCH * cf(GRANT_RATIO(r), POOL // BATCH)
                                    for r in GRANT_ROUNDS}}), [r + 1 for r in GRANT_ROUNDS]),
-    "grant_s": (_held({0: POOL, **{r + 1: (POOL // BATCH) * cf(GRANT_RATIO(r), BATCH)
-                                   for r in GRANT_ROUNDS}}), [r + 1 for r in GRANT_ROUNDS]),
+    "grant_s": (_held({0: POOL, **{r + 1: sum(grant_sampler_quotas(
+        teacher("grant_s").timetable.ratio[r + 1], POOL, BATCH)) for r in GRANT_ROUNDS}}),
+                [r + 1 for r in GRANT_ROUNDS]),
     "online_batch": ([POOL] + [cf(0.5, POOL)] * 19, []),
     "nint": ([POOL] + [cf(0.2, POOL)] * 19, [1, 10]),  # NTK refreshes at selections 1 and 10
 }
@@ -178,3 +193,14 @@ def test_importing_selection_pulls_in_no_heavy_dependency():
   out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                        cwd=root, env={**os.environ, "JAX_PLATFORMS": "cpu"})
   assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_grant_s_spreads_ceil_ratio_n_over_the_batches_as_grant_does():
+  """GraNT's sampler: ceil(ratio * N) in all, each batch's proportional share rounded down with the
+  remainder carried on. N = 100 in batches of 32 (32, 32, 32, 4), ratio 0.25: 25 = 8 + 8 + 8 + 1."""
+  assert recipes.grant_quotas(0.25, 100, 32) == grant_sampler_quotas(0.25, 100, 32) == [8, 8, 8, 1]
+  # ratio 0.3: 30 in all; shares 9.6, 9.6, 9.6, 1.2 -> 9, 10, 9, then int(1.2 + 0.8) in floats = 1
+  assert recipes.grant_quotas(0.3, 100, 32) == grant_sampler_quotas(0.3, 100, 32) == [9, 10, 9, 1]
+  t = selection.make_teacher("grant_s", pool_size=100, total_epochs=3, batch_size=32,
+                             ratio_start=0.3, ratio_end=0.3, ratio_kind="constant")
+  assert t.expected_count(1) == 29

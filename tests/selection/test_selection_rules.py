@@ -37,7 +37,9 @@ tie_heavy = st.lists(st.sampled_from((0.0, 1.0, 2.0, np.nan, np.inf)), min_size=
 def test_within_groups_keeps_the_top_of_each_group(values, perm, keep, keep_last):
   keys = np.where(np.isnan(values), -np.inf, values).astype(np.float32)
   perm = np.array(perm, np.int32)
-  kept = _jitted("within_groups", group_size=GROUP)(keys, perm, keep=keep, keep_last=keep_last)
+  groups = -(-N // GROUP)
+  keep_G = np.array([keep] * (groups - 1) + [keep_last], np.int32)
+  kept = _jitted("within_groups", group_size=GROUP)(keys, perm, keep_G=keep_G)
   np.testing.assert_array_equal(kept, _np_within_groups(keys, perm, GROUP, keep, keep_last))
 
 
