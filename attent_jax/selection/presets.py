@@ -173,9 +173,9 @@ def _grant(name: str, granularity: str, n: int, e: int, overrides: dict) -> Reci
     raise ValueError(f"lr_floor must be None or lie in (0, 1] (a share of the peak learning rate), "
                      f"got {floor!r}")
   recipe = _curriculum_spec(name, n, e, defaults, overrides)
-  if isinstance(recipe.rule, recipes.WithinGroups):  # GraNT-S's own per-batch quotas
-    rule = recipe.rule
-    recipe = dataclasses.replace(recipe, rule=recipes.WithinGroups.grant_over(
+  rule = recipe.rule  # GraNT's own counts: per-batch quotas (S), ceil over all batches (B)
+  if isinstance(rule, (recipes.WithinGroups, recipes.WholeGroups)):
+    recipe = dataclasses.replace(recipe, rule=type(rule).grant_over(
         recipe.timetable, n, rule.group_size, kind=rule.kind, method=rule.method,
         temperature=rule.temperature, normalize=rule.normalize))
   floor = None if floor is None else float(floor)
@@ -193,7 +193,9 @@ def grant_b(n: int, e: int, **overrides) -> Recipe:
   After every re-selection epoch the learning rate is raised back to `lr_floor` (0.5) times the
   peak learning rate when it has decayed below (GraNT's 0.005 with base LR 0.01 on ogbg-molhiv; the
   training stack applies it, `attent_jax.lr_floor`); None turns it off.
-  Counts: batch_size * round(ratio * (N // batch_size))."""
+  Counts, as GraNT's released sampler keeps batches: ceil(ratio * ceil(N / batch_size)) batches, the
+  short last batch competing too (when kept, it brings fewer than batch_size examples; the expected
+  count assumes full batches, and the number of training batches is exact either way)."""
   return _grant("grant_b", "batch", n, e, overrides)
 
 

@@ -196,18 +196,31 @@ class WithinGroups:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class WholeGroups:
-  """GraNT-B: the N // group_size full groups of the epoch's permutation ranked by mean score; the top
-  round(ratio * groups) kept (`rules.whole_groups`). groups_kept: int32[E]."""
+  """Whole groups: the epoch's permutation cut into groups of `group_size`, ranked by mean score, the
+  top groups_kept[epoch] kept (`rules.whole_groups`): round(ratio * (N // group_size)) of the full
+  groups (`over`), or GraNT-B's ceil(ratio * batches) with the short last batch competing
+  (`grant_over`). groups_kept: int32[E]."""
   groups_kept: np.ndarray
   group_size: int
   kind: str = "loss"
   method: str = "hard"
   temperature: float = 1.0
   normalize: str = "softmax"
+  short_last: bool = False
+  pool_size: int | None = None
 
   @classmethod
   def over(cls, table: Timetable, n: int, group_size: int, **fields) -> WholeGroups:
     return cls(_tables(table, lambda r: count_for(r, n // group_size)), group_size, **fields)
+
+  @classmethod
+  def grant_over(cls, table: Timetable, n: int, group_size: int, **fields) -> WholeGroups:
+    """GraNT-B as its released sampler: ceil(ratio * batches) of the ceil(N / group_size) batches, the
+    short last batch a candidate too (kept, it brings fewer examples: counts are then an upper bound
+    by group_size - its size, and the number of training batches is the same)."""
+    groups = -(-n // group_size)
+    return cls(_tables(table, lambda r: min(groups, math.ceil(r * groups))), group_size,
+               short_last=n % group_size != 0, pool_size=n, **fields)
 
   @property
   def reads(self) -> tuple[str, ...]:
@@ -215,13 +228,14 @@ class WholeGroups:
 
   @property
   def counts(self) -> np.ndarray:
-    return self.groups_kept * self.group_size
+    kept = self.groups_kept * self.group_size
+    return kept if self.pool_size is None else np.minimum(kept, self.pool_size)
 
   def __call__(self, scores, seen, randomness, epoch):
     kept_N = rules.whole_groups(
         unseen_first(scores, seen, self.kind), randomness.perm, self.group_size,
         jnp.asarray(self.groups_kept)[epoch], self.method, rules.gumbel(randomness.uniform),
-        self.temperature, self.normalize)
+        self.temperature, self.normalize, self.short_last)
     return kept_N, _ones_like(kept_N)
 
 

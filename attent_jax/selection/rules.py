@@ -81,16 +81,18 @@ def within_groups(
 
 def whole_groups(
     scores_N: jax.Array, perm_N: jax.Array, group_size: int, keep_groups: jax.Array, method: str,
-    noise_N: jax.Array, temperature: float, normalize: str,
+    noise_N: jax.Array, temperature: float, normalize: str, short_last: bool = False,
 ) -> jax.Array:
-  """GraNT-B: cut `perm_N` into the N // group_size full groups (the remainder is not a candidate),
-  score each by the mean of its members' valid scores, and keep the top `keep_groups` groups by
-  `method` (with Gumbel noise from the first entries of `noise_N`). A group with no valid score ranks
-  last."""
+  """GraNT-B: cut `perm_N` into groups of `group_size`, score each by the mean of its members' valid
+  scores, and keep the top `keep_groups` groups by `method` (with Gumbel noise from the first entries
+  of `noise_N`). A group with no valid score ranks last. The remainder of N // group_size full groups
+  is a candidate group of its own with `short_last` (as in GraNT's sampler), else never kept."""
   n = scores_N.shape[0]
-  groups = n // group_size
-  members_GS = perm_N[: groups * group_size].reshape(groups, group_size)
-  scores_GS = sharded.replicate(scores_N)[members_GS]
+  groups = -(-n // group_size) if short_last else n // group_size
+  # Positions past N (the short last group's padding) read index N: a NaN score, and are not kept.
+  members_GS = jnp.pad(perm_N, (0, max(groups * group_size - n, 0)), constant_values=n)[
+      : groups * group_size].reshape(groups, group_size)
+  scores_GS = jnp.append(sharded.replicate(scores_N), jnp.nan)[members_GS]
   scores_GS = jnp.where(scores_GS == -jnp.inf, jnp.nan, scores_GS)
   finite_GS = jnp.isfinite(scores_GS)
   # nanmean, but a group holding an unseen (+inf) member scores +inf
@@ -101,7 +103,7 @@ def whole_groups(
                                   noise=noise_N[:groups])
   kept_G = prefix_mask(ranking.descending_order(keys_G), keep_groups)
   kept_members = jnp.repeat(kept_G, group_size)
-  return jnp.zeros(n, bool).at[members_GS.reshape(-1)].set(kept_members)
+  return jnp.zeros(n, bool).at[members_GS.reshape(-1)].set(kept_members, mode="drop")
 
 
 def unbiased_prune(

@@ -6,13 +6,14 @@ import pathlib
 import subprocess
 import sys
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from selection_refs import (BATCH, EPOCHS, POOL, fresh_scores, np_hard_order, teacher,
                             training_losses, unsharded_plans)
 
 from attent_jax import selection
-from attent_jax.selection import recipes
+from attent_jax.selection import recipes, rules
 
 
 def cf(ratio, n):  # the documented rounding: half up, at least 1, at most n
@@ -54,8 +55,9 @@ EXPECTED = {
     "attent_complex": (COMPLEX, list(range(1, 20, 2))),
     "random_subset": (COMPLEX, []),
     "int": (_held({e: cf(INT_RATIO(e), POOL) for e in INT_SELECTIONS}), INT_SELECTIONS),
-    "grant_b": (_held({0: POOL, **{r + 1: BATCH * cf(GRANT_RATIO(r), POOL // BATCH)
-                                   for r in GRANT_ROUNDS}}), [r + 1 for r in GRANT_ROUNDS]),
+    "grant_b": (_held({0: POOL, **{r + 1: BATCH * math.ceil(  # GraNT: ceil(ratio * batches)
+        teacher("grant_b").timetable.ratio[r + 1] * (POOL // BATCH)) for r in GRANT_ROUNDS}}),
+                [r + 1 for r in GRANT_ROUNDS]),
     "grant_s": (_held({0: POOL, **{r + 1: sum(grant_sampler_quotas(
         teacher("grant_s").timetable.ratio[r + 1], POOL, BATCH)) for r in GRANT_ROUNDS}}),
                 [r + 1 for r in GRANT_ROUNDS]),
@@ -204,3 +206,18 @@ def test_grant_s_spreads_ceil_ratio_n_over_the_batches_as_grant_does():
   t = selection.make_teacher("grant_s", pool_size=100, total_epochs=3, batch_size=32,
                              ratio_start=0.3, ratio_end=0.3, ratio_kind="constant")
   assert t.expected_count(1) == 29
+
+
+def test_grant_b_lets_the_short_last_batch_compete_as_grant_does():
+  """10 examples in batches of 4 ({4, 4, 2}): GraNT keeps ceil(0.5 * 3) = 2 batches, and its short last
+  batch competes. Here it has the highest mean loss, so it is kept with the better full batch."""
+  t = selection.make_teacher("grant_b", pool_size=10, total_epochs=2, batch_size=4, ratio_start=0.5,
+                             ratio_end=0.5, ratio_kind="constant")
+  assert t.recipe.rule.groups_kept[1] == 2 and t.expected_count(1) == 8
+  scores = np.array([1, 1, 1, 1, 3, 3, 3, 3, 9, 9], np.float32)
+  kept = rules.whole_groups(jnp.asarray(scores), jnp.arange(10), 4, 2, "hard", jnp.zeros(10), 1.0,
+                            "softmax", short_last=True)
+  np.testing.assert_array_equal(np.asarray(kept), scores > 1)
+  no_short = rules.whole_groups(jnp.asarray(scores), jnp.arange(10), 4, 2, "hard", jnp.zeros(10), 1.0,
+                                "softmax")
+  np.testing.assert_array_equal(np.asarray(no_short), np.arange(10) < 8)
