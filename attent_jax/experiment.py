@@ -17,6 +17,7 @@ import ml_collections
 import optax
 
 from attent_jax import data as data_lib
+from attent_jax import epoch_schedule
 from attent_jax import kinds
 from attent_jax import lr_floor
 from attent_jax import selection
@@ -40,9 +41,11 @@ class Experiment:
   task: tasks_lib.Task
   teacher: selection.Teacher
   optimizer: optax.GradientTransformation
-  learning_rate: optax.Schedule
+  learning_rate: optax.Schedule      # Over real steps ("steps"), or over nominal steps ("epochs").
   steps_per_epoch: tuple[int, ...]
   fingerprint: dict
+  # schedule_over="epochs": (epoch, batches this epoch) -> f32[batches], the LR each step is fed.
+  epoch_learning_rates: epoch_schedule.EpochProgressRates | None = None
 
   @property
   def total_steps(self) -> int:
@@ -71,6 +74,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _require(train.warmup_steps >= 0, f"config.train.warmup_steps must be >= 0, got {train.warmup_steps}")
   _require(train.weight_decay >= 0, f"config.train.weight_decay must be >= 0, got {train.weight_decay}")
   _require(train.grad_clip >= 0, f"config.train.grad_clip must be >= 0, got {train.grad_clip}")
+  _require(train.schedule_over in epoch_schedule.SCHEDULE_OVER,
+           f"config.train.schedule_over must be one of {epoch_schedule.SCHEDULE_OVER}, got "
+           f"{train.schedule_over!r}")
   _require(train.checkpoint_every_steps >= 0, "config.train.checkpoint_every_steps must be >= 0")
   _require(config.data.limit >= 0 and config.data.eval_limit >= 0, "config.data limits must be >= 0")
   if config.lora.enabled:
@@ -152,19 +158,29 @@ def make_teacher(config, pool_size: int) -> selection.Teacher:
 
 def make_optimizer(config, steps_per_epoch, timetable: selection.Timetable | None = None):
   """AdamW on a warmup-cosine schedule over the run's steps; with a `timetable` whose lr_floor is set
-  (GraNT), the LR is raised back to lr_floor * learning_rate after each re-selection epoch."""
+  (GraNT), the LR is raised back to lr_floor * learning_rate after each re-selection epoch.
+
+  config.train.schedule_over="steps": `steps_per_epoch` are the steps the run will take, the schedule
+  decays over their sum and lives inside the optimizer. "epochs": `steps_per_epoch` are a full-data
+  run's (nominal) steps, the schedule decays over their sum minus one (`epoch_schedule`), and the
+  optimizer's own LR is 1: the train step scales its updates by the LR fed from the host.
+  Returns (optimizer, schedule).
+  """
   train = config.train
+  over_epochs = train.get("schedule_over", "steps") == "epochs"
   total_steps = max(sum(steps_per_epoch), 1)
-  warmup = min(train.warmup_steps, max(total_steps - 1, 0))
+  decay_steps = max(total_steps - 1, 1) if over_epochs else total_steps
+  warmup = min(train.warmup_steps, max(decay_steps - 1, 0))
   schedule = optax.warmup_cosine_decay_schedule(
-      init_value=0.0, peak_value=train.learning_rate, warmup_steps=warmup, decay_steps=total_steps,
+      init_value=0.0, peak_value=train.learning_rate, warmup_steps=warmup, decay_steps=decay_steps,
       end_value=train.learning_rate * train.min_learning_rate_ratio)
   if timetable is not None and timetable.lr_floor is not None:
     steps = lr_floor.raise_steps(timetable.phase == SELECT, steps_per_epoch)
     schedule = lr_floor.with_lr_floor(schedule, steps, timetable.lr_floor * train.learning_rate,
                                       total_steps)
   chain = [optax.clip_by_global_norm(train.grad_clip)] if train.grad_clip else []
-  chain.append(optax.adamw(schedule, b1=0.9, b2=0.98, weight_decay=train.weight_decay))
+  chain.append(optax.adamw(1.0 if over_epochs else schedule, b1=0.9, b2=0.98,
+                           weight_decay=train.weight_decay))
   return optax.chain(*chain), schedule
 
 
@@ -185,7 +201,14 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
   teacher = make_teacher(config, train_pool.size)
   steps = tuple(math.ceil(teacher.expected_count(epoch) / config.train.batch_size)
                 for epoch in range(config.train.epochs))
-  optimizer, schedule = make_optimizer(config, steps, teacher.spec.timetable)
+  epoch_rates = None
+  if config.train.schedule_over == "epochs":
+    full_batches = math.ceil(train_pool.size / config.train.batch_size)
+    optimizer, schedule = make_optimizer(config, (full_batches,) * config.train.epochs,
+                                         teacher.spec.timetable)
+    epoch_rates = epoch_schedule.EpochProgressRates(schedule, full_batches)
+  else:
+    optimizer, schedule = make_optimizer(config, steps, teacher.spec.timetable)
   batch_sharding = sharding_lib.batch_sharding(mesh)
   return Experiment(
       config=config, mesh=mesh, train_pool=train_pool, eval_pool=eval_pool,
@@ -193,5 +216,5 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
       score_batcher=data_lib.Batcher(train_pool, config.train.eval_batch_size, batch_sharding),
       eval_batcher=data_lib.Batcher(eval_pool, config.train.eval_batch_size, batch_sharding),
       task=build_task(config), teacher=teacher, optimizer=optimizer, learning_rate=schedule,
-      steps_per_epoch=steps, fingerprint=fingerprint(config))
+      steps_per_epoch=steps, fingerprint=fingerprint(config), epoch_learning_rates=epoch_rates)
 

@@ -42,7 +42,10 @@ def base_config() -> ml_collections.ConfigDict:
       eval_batch_size=512,         # Also the batch size of fresh scoring passes.
       learning_rate=1e-3,
       min_learning_rate_ratio=0.01,
-      warmup_steps=100,
+      warmup_steps=100,            # In full-data steps under schedule_over="epochs".
+      # The LR schedule runs over the planned "steps" (a subset run anneals in fewer steps) or over
+      # nominal full-data "epochs" progress (as in the paper's ViT code; see attent_jax.epoch_schedule).
+      schedule_over="steps",
       weight_decay=1e-4,
       grad_clip=1.0,
       num_devices=0,               # 0 = all devices.

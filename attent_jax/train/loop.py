@@ -108,7 +108,8 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
   teacher_state = exp.teacher.init(jax.random.fold_in(jax.random.key(config.seed), 0x7EAC))
   rules = sharding_lib.FSDP_RULES if train.fsdp else sharding_lib.DATA_PARALLEL_RULES
   steps = steps_lib.CompiledSteps(exp.task, exp.optimizer, exp.teacher, exp.mesh, state,
-                                  teacher_state, rules)
+                                  teacher_state, rules,
+                                  host_learning_rate=exp.epoch_learning_rates is not None)
   state, teacher_state = steps.place(state, teacher_state)
   checkpointer = checkpoint_lib.Checkpointer(workdir, fingerprint=exp.fingerprint,
                                              max_to_keep=train.max_to_keep)

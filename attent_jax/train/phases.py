@@ -95,7 +95,9 @@ class StepLog:
     self.writer.write(last_step, {
         "train/loss": np.mean([float(m["loss"]) for _, _, m in fetched]),
         "train/grad_norm": np.mean([float(m["grad_norm"]) for _, _, m in fetched]),
-        "train/learning_rate": float(self.learning_rate(last_step)),
+        # The LR the last step was fed (schedule_over="epochs"), else the schedule's.
+        "train/learning_rate": float(fetched[-1][2]["learning_rate"]) if "learning_rate" in fetched[-1][2]
+                               else float(self.learning_rate(last_step)),
     })
     self.bar.set_postfix(loss=f"{float(fetched[-1][2]['loss']):.4f}", epoch=epoch)
 
@@ -103,12 +105,18 @@ class StepLog:
 def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, plan: PlanRows,
                   first_batch: int, log: StepLog, epoch: int) -> Iterator[tuple]:
   """Trains on the plan's batches from `first_batch` on, yielding (state, teacher_state) after each
-  step; the caller may stop early (the states it last received are then the current ones)."""
-  batch_size = exp.batcher.batch_size
-  for batch_index in range(first_batch, exp.batcher.num_batches(plan.count)):
+  step; the caller may stop early (the states it last received are then the current ones).
+
+  Under schedule_over="epochs" each step is fed its LR from `exp.epoch_learning_rates(epoch,
+  batches)`, a function of the plan alone, so a run resumed at `first_batch` feeds the same values."""
+  batch_size, batches = exp.batcher.batch_size, exp.batcher.num_batches(plan.count)
+  rates = (exp.epoch_learning_rates(epoch, batches) if exp.epoch_learning_rates is not None
+           and batches > 0 else None)
+  for batch_index in range(first_batch, batches):
     rows = slice(batch_index * batch_size, (batch_index + 1) * batch_size)
     batch = exp.batcher.batch(plan.indices[rows], plan.weights[rows])
-    state, teacher_state, step_metrics = steps.train(state, teacher_state, batch)
+    lr = () if rates is None else (np.float32(rates[batch_index]),)
+    state, teacher_state, step_metrics = steps.train(state, teacher_state, batch, *lr)
     log.add(int(state.step), plan.indices[rows], step_metrics, epoch)
     yield state, teacher_state
 

@@ -1,0 +1,68 @@
+"""config.train.schedule_over: "steps" (the optax schedule over the planned steps) or "epochs" (the LR on
+nominal full-data epoch progress, fed to the step from the host; attent_jax.epoch_schedule)."""
+
+import jax
+import numpy as np
+import pytest
+
+from attent_jax import epoch_schedule
+from attent_jax import experiment
+from attent_jax import metrics
+from attent_jax import train
+from attent_jax.configs import vit_digits
+from tests.offline_data import smoke_config
+
+
+def _config(data_dirs, teacher, **overrides):
+  config = smoke_config(vit_digits, data_dirs, epochs=4, **overrides)
+  config.teacher.name = teacher
+  return config
+
+
+def test_nominal_steps_put_every_epoch_on_the_full_data_stretch():
+  # A 2-batch subset epoch 1 of a run with 8-batch full epochs covers nominal steps 8..15 as well.
+  np.testing.assert_allclose(epoch_schedule.nominal_steps(1, 2, 8), [11.0, 15.0])
+  np.testing.assert_allclose(epoch_schedule.nominal_steps(0, 8, 8), np.arange(8.0))
+  with pytest.raises(ValueError, match="batches"):
+    epoch_schedule.nominal_steps(0, 0, 8)
+
+
+def test_bad_schedule_over_is_named(data_dirs):
+  config = _config(data_dirs, "full_data", schedule_over="epoch")
+  with pytest.raises(ValueError, match="schedule_over"):
+    experiment.build(config)
+
+
+def test_infobatch_over_epochs_ends_at_the_floor_and_logs_the_fed_rate(data_dirs, tmp_path):
+  config = _config(data_dirs, "infobatch", schedule_over="epochs", log_every_steps=1)
+  result = train.run(config, tmp_path, progress=False)
+  counts = [r["examples"] for r in result.history]
+  assert counts[0] == 256 and min(counts) < 256  # Some epochs were really pruned.
+  rates = [(r["step"], r["train/learning_rate"]) for r in metrics.read_metrics(tmp_path)
+           if "train/learning_rate" in r]
+  assert [s for s, _ in rates] == list(range(1, result.history[-1]["step"] + 1))
+  floor = config.train.learning_rate * config.train.min_learning_rate_ratio
+  assert rates[-1][1] == pytest.approx(floor, rel=1e-5)  # The last step, whatever the real counts.
+  assert rates[2][1] > rates[1][1] > rates[0][1] == 0  # Warm-up from 0 (as optax under "steps").
+  assert max(r for _, r in rates) == pytest.approx(config.train.learning_rate, rel=1e-5)
+  # Each epoch's rates are those of the nominal full-data stretch it stands for.
+  exp = experiment.build(config)
+  start = 0
+  for epoch, record in enumerate(result.history):
+    fed = [r for s, r in rates if start < s <= record["step"]]
+    np.testing.assert_allclose(fed, exp.epoch_learning_rates(epoch, len(fed)), rtol=1e-6)
+    start = record["step"]
+
+
+def test_resume_inside_an_epoch_over_epochs_is_bit_identical(data_dirs, tmp_path):
+  whole = train.run(_config(data_dirs, "infobatch", schedule_over="epochs"), tmp_path / "whole",
+                    progress=False)
+  stop = 13  # Inside the second epoch.
+  split = lambda: train.run(_config(data_dirs, "infobatch", schedule_over="epochs",  # noqa: E731
+                                    stop_after_step=stop), tmp_path / "split", progress=False)
+  assert split().preempted
+  resumed = split()
+  assert not resumed.preempted
+  assert [r["selection_crc32"] for r in resumed.history] == [r["selection_crc32"] for r in whole.history]
+  for a, b in zip(jax.tree.leaves(resumed.params), jax.tree.leaves(whole.params)):
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
