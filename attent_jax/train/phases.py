@@ -51,6 +51,8 @@ def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state):
     chunks = [steps.score(state, batch)
               for batch in exp.score_batcher.batches(np.arange(pool.size, dtype=np.int32))]
     scores = np.concatenate([np.asarray(jax.device_get(c)) for c in chunks])[:pool.size]
+    if kind == "relative_loss":  # Every example scored by the same parameters: relative to the pool.
+      scores = scores - scores.mean(dtype=np.float64)
   return steps.record_pool(teacher_state, np.arange(pool.size, dtype=np.int32),
                            scores.astype(np.float32), np.ones(pool.size, bool))
 

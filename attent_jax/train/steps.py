@@ -13,6 +13,7 @@ import optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from attent_jax import sharding as sharding_lib
+from attent_jax.selection import scores as scores_lib
 from attent_jax.tasks import Task
 from attent_jax.train.state import TrainState, step_key
 
@@ -46,6 +47,10 @@ def train_step_fn(task: Task, optimizer: optax.GradientTransformation, teacher, 
       updates = jax.tree.map(lambda u: (learning_rate * u).astype(u.dtype), updates)
     params = optax.apply_updates(state.params, updates)
     teacher_state = teacher.record(teacher_state, batch["index"], losses_B, batch["mask"], kind="loss")
+    # The de-biased cached score; a no-op (compiled away) unless the teacher tracks it.
+    teacher_state = teacher.record(teacher_state, batch["index"],
+                                   scores_lib.relative_loss(losses_B, batch["mask"]), batch["mask"],
+                                   kind="relative_loss")
     metrics = {"loss": loss, "grad_norm": optax.tree.norm(grads), "losses": losses_B}
     if learning_rate is not None:
       metrics["learning_rate"] = learning_rate
@@ -94,8 +99,11 @@ class CompiledSteps:
         donate_argnums=(0, 1))
     self.score_kind = teacher.score_kind
 
+    # A fresh pass of "relative_loss" computes losses; `phases.score_pool` subtracts the pool's mean.
+    pass_kind = "loss" if teacher.score_kind == "relative_loss" else teacher.score_kind
+
     def score(state: TrainState, batch):
-      return task.scores(task.combine(state.params, state.frozen), batch, teacher.score_kind)
+      return task.scores(task.combine(state.params, state.frozen), batch, pass_kind)
 
     def evaluate(state: TrainState, batch):
       return task.eval_sums(task.combine(state.params, state.frozen), batch)
