@@ -23,6 +23,7 @@ from attent_jax import lr_floor
 from attent_jax import selection
 from attent_jax import sharding as sharding_lib
 from attent_jax import tasks as tasks_lib
+from attent_jax.data import label_noise
 from attent_jax.models import lora
 from attent_jax.selection.timetable import SELECT
 
@@ -79,6 +80,8 @@ def validate(config: ml_collections.ConfigDict) -> None:
            f"{train.schedule_over!r}")
   _require(train.checkpoint_every_steps >= 0, "config.train.checkpoint_every_steps must be >= 0")
   _require(config.data.limit >= 0 and config.data.eval_limit >= 0, "config.data limits must be >= 0")
+  _require(0 <= config.data.label_noise < 1,
+           f"config.data.label_noise must be in [0, 1), got {config.data.label_noise}")
   if config.lora.enabled:
     _require(config.lora.rank > 0, f"config.lora.rank must be positive, got {config.lora.rank}")
     _require(kind.lora, f"LoRA fine-tuning is not supported for model kind {kind.name!r}; kinds "
@@ -142,6 +145,12 @@ def _load_pools(config, model_cfg):
   if train_pool.kind != kinds.get(config.model.kind).pool_kind:
     raise ValueError(f"dataset {data.name} holds {train_pool.kind} examples, which a "
                      f"{config.model.kind} model cannot train on")
+  if data.label_noise > 0:  # The training pool only: evaluation stays clean.
+    labels = train_pool.arrays.get("label")
+    num_classes = getattr(model_cfg, "num_classes", 0) or (int(labels.max()) + 1 if labels is not None
+                                                           else 0)
+    train_pool = label_noise.with_label_noise(train_pool, num_classes, data.label_noise,
+                                              data.label_noise_seed)
   return train_pool, eval_pool
 
 
@@ -186,8 +195,11 @@ def make_optimizer(config, steps_per_epoch, timetable: selection.Timetable | Non
 
 def fingerprint(config) -> dict:
   """What a checkpoint belongs to: the model, the data it trains on and the trainable set."""
+  data = [config.data.name, config.data.split]
+  if config.data.get("label_noise", 0.0) > 0:  # (Kept out when off: older fingerprints still match.)
+    data += [config.data.label_noise, config.data.label_noise_seed]
   return json.loads(json.dumps({"model": dict(config.model), "lora": dict(config.lora),
-                                "data": [config.data.name, config.data.split]}, default=list))
+                                "data": data}, default=list))
 
 
 def build(config: ml_collections.ConfigDict) -> Experiment:

@@ -23,6 +23,8 @@ def base_config() -> ml_collections.ConfigDict:
       limit=0,                     # Keep the first `limit` pool examples (0 = all).
       eval_limit=0,
       seq_len=0,                   # Token pools: sequence length (0 = the model's max_len).
+      label_noise=0.0,             # Image pools: this fraction of training labels flipped (test clean).
+      label_noise_seed=0,          # Which ones, and to what (attent_jax.data.label_noise).
   ))
 
   config.model = ml_collections.ConfigDict()  # `kind` ("vit" | "gpt" | "mae") + the model's fields.

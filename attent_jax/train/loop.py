@@ -104,6 +104,10 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
   exp = experiment_lib.build(config)
   distributed.barrier("attent_jax/built")  # Processes load data at different speeds.
   train, workdir = config.train, pathlib.Path(workdir)
+  if "label_flipped" in exp.train_pool.arrays and jax.process_index() == 0:  # config.data.label_noise
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "flipped_labels.json").write_text(json.dumps(
+        {"indices": np.flatnonzero(exp.train_pool.arrays["label_flipped"]).tolist()}))
   state = init_state(exp.task, exp.optimizer, config.seed)
   teacher_state = exp.teacher.init(jax.random.fold_in(jax.random.key(config.seed), 0x7EAC))
   rules = sharding_lib.FSDP_RULES if train.fsdp else sharding_lib.DATA_PARALLEL_RULES
