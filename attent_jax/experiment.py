@@ -165,6 +165,24 @@ def make_teacher(config, pool_size: int) -> selection.Teacher:
                                 total_epochs=config.train.epochs, **overrides)
 
 
+def _check_irreducible(config, teacher: selection.Teacher) -> None:
+  """score_kind "reducible_loss" needs config.teacher.irreducible_from and fresh scoring passes."""
+  reducible, source = teacher.score_kind == "reducible_loss", config.teacher.get("irreducible_from", "")
+  if source and not reducible:
+    raise ValueError("config.teacher.irreducible_from is set but the teacher's score_kind is "
+                     f"{teacher.score_kind!r}; set config.teacher.overrides.score_kind='reducible_loss'")
+  if not reducible:
+    return
+  _require(bool(source), "score_kind='reducible_loss' needs config.teacher.irreducible_from (the "
+           "workdir of a finished run of the same model)")
+  if not (pathlib.Path(source) / "final_params").is_dir():
+    raise FileNotFoundError(f"config.teacher.irreducible_from={source!r} is not the workdir of a "
+                            "finished attent_jax run (no final_params/)")
+  _require(any(teacher.wants_fresh_scores(e) for e in range(config.train.epochs)),
+           f"score_kind='reducible_loss' is computed by fresh scoring passes only; teacher "
+           f"{config.teacher.name!r} runs none (set config.teacher.overrides.source='fresh')")
+
+
 def make_optimizer(config, steps_per_epoch, timetable: selection.Timetable | None = None):
   """AdamW on a warmup-cosine schedule over the run's steps; with a `timetable` whose lr_floor is set
   (GraNT), the LR is raised back to lr_floor * learning_rate after each re-selection epoch.
@@ -211,6 +229,7 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
   _require(config.train.batch_size <= train_pool.size,
            f"config.train.batch_size={config.train.batch_size} exceeds the pool of {train_pool.size}")
   teacher = make_teacher(config, train_pool.size)
+  _check_irreducible(config, teacher)
   steps = tuple(math.ceil(teacher.expected_count(epoch) / config.train.batch_size)
                 for epoch in range(config.train.epochs))
   epoch_rates = None

@@ -31,6 +31,7 @@ from attent_jax import distributed
 from attent_jax import experiment as experiment_lib
 from attent_jax import metrics as metrics_lib
 from attent_jax import sharding as sharding_lib
+from attent_jax.train import irreducible as irreducible_lib
 from attent_jax.train import phases
 from attent_jax.train import steps as steps_lib
 from attent_jax.train.phases import NonFiniteLossError, StepLog
@@ -131,6 +132,10 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
                   exp.eval_batcher.batch(np.zeros(1, np.int32)), fresh_scores=fresh,
                   pool_size=exp.train_pool.size)
   distributed.barrier("attent_jax/compiled")  # Start the first step's collectives together.
+  irreducible = None
+  if exp.teacher.score_kind == "reducible_loss":  # RHO-LOSS: one pass of the other model, each start.
+    with clock.measure("score"):
+      irreducible = irreducible_lib.pool_losses(exp, steps, state)
   writer = metrics_lib.MetricsWriter(workdir)
   bar = tqdm.tqdm(total=exp.total_steps, initial=int(state.step), unit="step", dynamic_ncols=True,
                   disable=not progress or jax.process_index() != 0)
@@ -144,7 +149,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
         if position.batch_in_epoch < 0:
           if exp.teacher.wants_fresh_scores(position.epoch):
             with clock.measure("score"):
-              teacher_state = phases.score_pool(exp, steps, state, teacher_state)
+              teacher_state = phases.score_pool(exp, steps, state, teacher_state, irreducible)
           with clock.measure("select"):
             teacher_state, plan = steps.next_epoch(teacher_state)
             position.batch_in_epoch = 0

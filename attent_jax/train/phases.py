@@ -42,8 +42,11 @@ class PlanRows:
     return cls(indices, np.asarray(plan.weights)[indices], count)
 
 
-def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state):
-  """A fresh, no-grad pass over the whole training pool; records the scores in the teacher's state."""
+def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state,
+               irreducible: np.ndarray | None = None):
+  """A fresh, no-grad pass over the whole training pool; records the scores in the teacher's state.
+
+  irreducible f32[N]: for score kind "reducible_loss", the losses subtracted (`train.irreducible`)."""
   pool, kind = exp.train_pool, exp.teacher.score_kind
   if kind == "ntk":
     scores = _ntk_scores(exp, state)
@@ -53,6 +56,8 @@ def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state):
     scores = np.concatenate([np.asarray(jax.device_get(c)) for c in chunks])[:pool.size]
     if kind == "relative_loss":  # Every example scored by the same parameters: relative to the pool.
       scores = scores - scores.mean(dtype=np.float64)
+    if kind == "reducible_loss":
+      scores = scores - irreducible
   return steps.record_pool(teacher_state, np.arange(pool.size, dtype=np.int32),
                            scores.astype(np.float32), np.ones(pool.size, bool))
 

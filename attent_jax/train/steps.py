@@ -99,8 +99,9 @@ class CompiledSteps:
         donate_argnums=(0, 1))
     self.score_kind = teacher.score_kind
 
-    # A fresh pass of "relative_loss" computes losses; `phases.score_pool` subtracts the pool's mean.
-    pass_kind = "loss" if teacher.score_kind == "relative_loss" else teacher.score_kind
+    # A fresh pass of "relative_loss" / "reducible_loss" computes losses; `phases.score_pool` subtracts
+    # the pool's mean / the irreducible losses.
+    pass_kind = "loss" if teacher.score_kind in ("relative_loss", "reducible_loss") else teacher.score_kind
 
     def score(state: TrainState, batch):
       return task.scores(task.combine(state.params, state.frozen), batch, pass_kind)
