@@ -13,6 +13,10 @@ whole pool and reports Spearman rank correlations:
   rel~step         relative_loss against its recording step
   fresh~step       the fresh loss against when the example was last trained on (recency)
 
+On a noisy-label task (e.g. vit_fashion_mnist_noisy, 20% of training labels flipped) it also reports
+the share of flipped examples among the top 30% of the pool by each score (flipped@30%: cached,
+rel, fresh; 0.20 would be chance).
+
 These are not timings (the shared CPU does not change them); the pools and epochs are reduced so
 each task runs in a few minutes on 2 cores.
 
@@ -57,6 +61,11 @@ def _config(task: str, limit: int, epochs: int, seed: int):
   return config
 
 
+def _flipped_share(scores: np.ndarray, flipped: np.ndarray, top: float = 0.3) -> float:
+  k = int(round(top * len(scores)))
+  return float(flipped[np.argsort(-scores, kind="stable")[:k]].mean())
+
+
 def diagnose(task: str, limit: int, epochs: int, seed: int) -> dict:
   """Per epoch e >= 1: the rank correlations above, measured before training epoch e."""
   config = _config(task, limit, epochs, seed)
@@ -80,6 +89,10 @@ def diagnose(task: str, limit: int, epochs: int, seed: int) -> dict:
           "rel~fresh": _spearman(relative, fresh), "rel~step": _spearman(relative, recorded),
           "fresh~step": _spearman(fresh, recorded),
           "mean_cached": float(cached.mean()), "mean_fresh": float(fresh.mean())})
+      flipped = exp.train_pool.arrays.get("label_flipped")
+      if flipped is not None:
+        rows[-1].update({f"flipped@30%:{name}": _flipped_share(values, flipped) for name, values in
+                         (("cached", cached), ("rel", relative), ("fresh", fresh))})
       print(task, json.dumps(rows[-1]), flush=True)
     order = rng.permutation(n).astype(np.int32)
     for start in range(0, n, batch_size):

@@ -8,6 +8,8 @@ Command:
   python -m experiments.train --config=attent_jax/configs/vit_fashion_mnist_noisy.py \\
       --workdir=runs/vit_fashion_mnist_noisy
   (smoke: --config=attent_jax/configs/vit_fashion_mnist_noisy.py:smoke)
+Expected result: not yet recorded (no timed run of this config has been made); the score diagnostics
+on it are in benchmarks/score_diagnostics.md.
 """
 
 from attent_jax.configs import vit_fashion_mnist
