@@ -22,6 +22,7 @@ each task runs in a few minutes on 2 cores.
 
     python -m benchmarks.score_diagnostics [--tasks vit_fashion_mnist,gpt_pycode,mae_fashion_mnist]
         [--limit 4096] [--epochs 4] [--seed 0] [--out benchmarks/score_diagnostics.json]
+    python -m benchmarks.score_diagnostics --render benchmarks/score_diagnostics.json   (tables only)
 
 (from the repository root; Fashion-MNIST from `attent_jax.data`'s local builder, code from the standard
 library). Results and their reading: benchmarks/score_diagnostics.md.
@@ -109,6 +110,21 @@ def diagnose(task: str, limit: int, epochs: int, seed: int) -> dict:
           "rows": rows}
 
 
+def render(results: list[dict]) -> str:
+  """Markdown tables of `diagnose` results, one per task."""
+  lines = []
+  for result in results:
+    keys = [k for k in result["rows"][0] if k not in ("epoch", "step")]
+    lines += [f"{result['task']} (pool {result['pool']}, batch {result['batch_size']}, "
+              f"{result['epochs']} epochs, seed {result['seed']})", "",
+              "| before epoch | step | " + " | ".join(keys) + " |",
+              "|---|---|" + "---|" * len(keys)]
+    lines += [f"| {r['epoch']} | {r['step']} | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |"
+              for r in result["rows"]]
+    lines.append("")
+  return "\n".join(lines)
+
+
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--tasks", default=",".join(_TASKS))
@@ -116,10 +132,16 @@ def main() -> None:
   parser.add_argument("--epochs", type=int, default=4)
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--out", default="benchmarks/score_diagnostics.json")
+  parser.add_argument("--render", default="", help="print the tables of this results file and exit")
   args = parser.parse_args()
+  if args.render:
+    with open(args.render) as f:
+      print(render(json.load(f)))
+    return
   results = [diagnose(task, args.limit, args.epochs, args.seed) for task in args.tasks.split(",")]
   with open(args.out, "w") as f:
     json.dump(results, f, indent=1)
+  print(render(results))
 
 
 if __name__ == "__main__":
