@@ -66,3 +66,29 @@ def test_resume_inside_an_epoch_over_epochs_is_bit_identical(data_dirs, tmp_path
   assert [r["selection_crc32"] for r in resumed.history] == [r["selection_crc32"] for r in whole.history]
   for a, b in zip(jax.tree.leaves(resumed.params), jax.tree.leaves(whole.params)):
     np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_grant_lr_floor_over_epochs_raises_at_the_epoch_after_each_reselection():
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  from attent_jax import selection  # pylint: disable=g-import-not-at-top
+  from attent_jax.selection.timetable import SELECT  # pylint: disable=g-import-not-at-top
+  t = selection.make_teacher("grant_b", pool_size=64, total_epochs=40, batch_size=8)
+  config = ml_collections.ConfigDict({"train": {
+      "learning_rate": 0.01, "warmup_steps": 0, "min_learning_rate_ratio": 0.0, "grad_clip": 0.0,
+      "weight_decay": 0.0, "schedule_over": "epochs"}})
+  _, plain = experiment.make_optimizer(config, (8,) * 40)
+  _, floored = experiment.make_optimizer(config, (8,) * 40, t.spec.timetable)
+  plain_rates = epoch_schedule.EpochProgressRates(plain, 8)
+  rates = epoch_schedule.EpochProgressRates(floored, 8)
+  reselected = [e for e in range(39) if t.spec.timetable.phase[e] == SELECT]
+  late = [e for e in reselected if plain_rates(e + 1, 3)[0] < 0.005]
+  assert late  # Some raises happen where the plain schedule is below the floor.
+  for epoch in late:
+    # A 3-batch subset epoch after a re-selection starts at the floor, less the base schedule's decay
+    # over the 8/3 - 1 nominal steps from the raise point r to its first step s.
+    r, s = 8 * (epoch + 1), 8 * (epoch + 1) + 8 / 3 - 1
+    expected = 0.005 * float(plain(np.float32(s))) / float(plain(r))
+    assert rates(epoch + 1, 3)[0] == pytest.approx(expected, rel=1e-4)
+    assert rates(epoch + 1, 3)[0] > plain_rates(epoch + 1, 3)[0]
+    assert float(floored(8 * (epoch + 1))) == pytest.approx(0.005, rel=1e-5)
+  assert rates(late[-1] + 1, 3)[0] > 2 * plain_rates(late[-1] + 1, 3)[0]
