@@ -1,4 +1,7 @@
-# The two commands a new user needs: `make demo` and `make test`. Each sets itself up from scratch.
+# The two commands a new user needs: `make demo` and `make test`. Each sets itself up from scratch:
+# .venv gets the exact pins of requirements.txt and the package itself (editable, with its train,
+# notebooks and test extras), so any kernel or script run from .venv imports attent_jax from any folder.
+# `make lab` opens the notebooks in JupyterLab.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -6,12 +9,12 @@ STAMP := $(VENV)/.installed
 FASHION_MNIST_DIR ?= /usr/share/datasets/fashion-mnist
 WORKDIR ?= runs/demo
 
-.PHONY: demo test fashion-mnist clean
+.PHONY: demo test lab fashion-mnist clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements.txt -e ".[train,notebooks,test]"
 	touch $@
 
 # Debian's dataset-fashion-mnist package when its files are missing and apt is usable; otherwise the demo
@@ -26,6 +29,9 @@ demo: $(STAMP) fashion-mnist
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --dist loadgroup --durations=15 tests
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
 
 clean:
 	rm -rf $(VENV) runs

@@ -11,6 +11,8 @@ import dataclasses
 import json
 import math
 import pathlib
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import ml_collections
@@ -24,10 +26,13 @@ from attent_jax import selection
 from attent_jax import sharding as sharding_lib
 from attent_jax import tasks as tasks_lib
 from attent_jax.data import label_noise
+from attent_jax.data import sft
+from attent_jax.data import tokenizer as tokenizer_lib
 from attent_jax.models import lora
 from attent_jax.selection.timetable import SELECT
 
 _GROUPED_PRESETS = ("grant_b", "grant_s")  # Selection within groups of batch_size.
+_COMPUTE_FIELDS = ("dtype", "attention", "remat")  # config.model fields a loaded checkpoint keeps.
 
 
 @dataclasses.dataclass
@@ -47,6 +52,9 @@ class Experiment:
   fingerprint: dict
   # schedule_over="epochs": (epoch, batches this epoch) -> f32[batches], the LR each step is fed.
   epoch_learning_rates: epoch_schedule.EpochProgressRates | None = None
+  # Host-side metrics beyond the jitted eval sums (the kind's `make_host_eval`, e.g. exact match of
+  # greedy generations): combined params -> {metric: float}; None if the kind has none.
+  host_eval: Callable[[Any], dict[str, float]] | None = None
 
   @property
   def total_steps(self) -> int:
@@ -82,6 +90,18 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _require(config.data.limit >= 0 and config.data.eval_limit >= 0, "config.data limits must be >= 0")
   _require(0 <= config.data.label_noise < 1,
            f"config.data.label_noise must be in [0, 1), got {config.data.label_noise}")
+  _require(config.data.overlong in sft.OVERLONG,
+           f"config.data.overlong must be one of {sft.OVERLONG}, got {config.data.overlong!r}")
+  _require(config.eval.generate_examples >= 0,
+           f"config.eval.generate_examples must be >= 0, got {config.eval.generate_examples}")
+  _require(not config.eval.generate_examples or config.eval.max_new_tokens > 0,
+           "config.eval.max_new_tokens must be positive when config.eval.generate_examples is "
+           f"{config.eval.generate_examples}")
+  _require(config.init.param_dtype in ("float32", "bfloat16"),
+           f"config.init.param_dtype must be 'float32' or 'bfloat16', got {config.init.param_dtype!r}")
+  _require(config.init.param_dtype == "float32" or (config.lora.enabled and config.init.checkpoint),
+           "config.init.param_dtype='bfloat16' is for the frozen base of a LoRA run from a checkpoint "
+           "(config.lora.enabled=True, config.init.checkpoint=<dir>)")
   if config.lora.enabled:
     _require(config.lora.rank > 0, f"config.lora.rank must be positive, got {config.lora.rank}")
     _require(kind.lora, f"LoRA fine-tuning is not supported for model kind {kind.name!r}; kinds "
@@ -98,12 +118,15 @@ def model_config(config: ml_collections.ConfigDict):
     raise ValueError(f"config.model does not fit {config_cls.__name__}: {error}") from error
 
 
-def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
+def build_task(config: ml_collections.ConfigDict,
+               mesh: jax.sharding.Mesh | None = None) -> tasks_lib.Task:
   """The model (random, pretrained, or from an earlier run; LoRA-wrapped if asked) joined to its loss.
 
   config.init.checkpoint: "" (random init), a local Hugging Face directory (its config.json then
   defines the model; kinds with `load_pretrained`), or the workdir of a finished attent_jax run of the
-  same model (its final_params/).
+  same model (its final_params/). A random init is not run here: the task carries it as a pure
+  `init_fn(key)`, which `train.init_state` runs directly sharded (only its shapes are traced here, to
+  validate it).
   """
   kind = kinds.get(config.model.kind)
   model_cfg, key = model_config(config), jax.random.key(config.seed)
@@ -112,26 +135,44 @@ def build_task(config: ml_collections.ConfigDict) -> tasks_lib.Task:
     _require(kind.load_pretrained is not None,
              f"model kind {kind.name!r} cannot load a Hugging Face checkpoint; kinds that can: "
              f"{sorted(k.name for k in kinds.KINDS.values() if k.load_pretrained)}")
-    model_cfg, params = kind.load_pretrained(source)
-    apply_fn = kind.make_apply_fn(model_cfg)
+    # With the run's mesh, each tensor is read straight into its (FSDP-)sharded array: no host copy of
+    # the whole model. config.init.param_dtype="bfloat16" halves a frozen LoRA base.
+    model_cfg, params = kind.load_pretrained(
+        source, mesh=mesh, rules=sharding_lib.rules_for(config.train.fsdp),
+        param_dtype=config.init.param_dtype)
+    # The checkpoint defines the architecture; how to compute it (dtype, attention, remat) is the run's.
+    model_cfg = dataclasses.replace(model_cfg, **{
+        name: config.model[name] for name in _COMPUTE_FIELDS
+        if name in config.model and hasattr(model_cfg, name)})
+    apply_fn, base_init, base_args = kind.make_apply_fn(model_cfg), tasks_lib.given, params
+  elif source is not None:
+    if not (source / "final_params").is_dir():
+      raise FileNotFoundError(
+          f"config.init.checkpoint={str(source)!r} is neither a Hugging Face checkpoint directory "
+          "(config.json + model.safetensors) nor the workdir of a finished attent_jax run "
+          "(final_params/)")
+    from attent_jax import checkpoint  # pylint: disable=g-import-not-at-top
+    like = jax.eval_shape(lambda k: kind.build(model_cfg, k)[1], key)
+    apply_fn, base_init = kind.make_apply_fn(model_cfg), tasks_lib.given
+    base_args = checkpoint.load_params(source / "final_params", like)
   else:
-    apply_fn, params = kind.build(model_cfg, key)
-    if source is not None:
-      if not (source / "final_params").is_dir():
-        raise FileNotFoundError(
-            f"config.init.checkpoint={str(source)!r} is neither a Hugging Face checkpoint directory "
-            "(config.json + model.safetensors) nor the workdir of a finished attent_jax run "
-            "(final_params/)")
-      from attent_jax import checkpoint  # pylint: disable=g-import-not-at-top
-      params = checkpoint.load_params(source / "final_params", params)
+    apply_fn, base_init, base_args = (kind.make_apply_fn(model_cfg),
+                                      lambda k: kind.build(model_cfg, k)[1], key)
   encode_fn = kind.make_encoder(model_cfg) if kind.make_encoder else None
   if not config.lora.enabled:
-    return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, encode_fn=encode_fn)
-  lora_cfg = lora.LoRAConfig(rank=config.lora.rank, alpha=config.lora.alpha,
-                             targets=tuple(config.lora.targets))
-  apply_fn, params = lora.wrap(apply_fn, params, lora_cfg, jax.random.fold_in(key, 1))
-  return tasks_lib.Task(kind=kind, apply_fn=apply_fn, params=params, partition=lora.partition,
-                        combine=lora.combine)
+    task = tasks_lib.Task(kind=kind, apply_fn=apply_fn, init_fn=base_init, init_args=base_args,
+                          encode_fn=encode_fn, model_config=model_cfg)
+  else:
+    lora_cfg = lora.LoRAConfig(rank=config.lora.rank, alpha=config.lora.alpha,
+                               targets=tuple(config.lora.targets))
+    adapter_key = jax.random.fold_in(key, 1)
+    init_fn = lambda args: lora.wrap(apply_fn, base_init(args), lora_cfg, adapter_key)[1]
+    # The wrapped apply_fn does not depend on the base's values: wrap the abstract base for it.
+    lora_apply, _ = lora.wrap(apply_fn, jax.eval_shape(base_init, base_args), lora_cfg, adapter_key)
+    task = tasks_lib.Task(kind=kind, apply_fn=lora_apply, init_fn=init_fn, init_args=base_args,
+                          partition=lora.partition, combine=lora.combine, model_config=model_cfg)
+  jax.eval_shape(task.init_fn, task.init_args)  # A bad LoRA target is a ValueError now, not later.
+  return task
 
 
 def _load_pools(config, model_cfg):
@@ -139,7 +180,9 @@ def _load_pools(config, model_cfg):
   seq_len = data.seq_len or getattr(model_cfg, "max_len", 0) or None
   if seq_len and hasattr(model_cfg, "max_len") and seq_len > model_cfg.max_len:
     raise ValueError(f"config.data.seq_len={seq_len} exceeds the model's max_len={model_cfg.max_len}")
-  kwargs = dict(data_dir=data.data_dir or None, source_dir=data.source_dir or None, seq_len=seq_len)
+  kwargs = dict(data_dir=data.data_dir or None, source_dir=data.source_dir or None, seq_len=seq_len,
+                tokenizer=tokenizer_lib.spec_for(data.tokenizer, config.init.checkpoint),
+                overlong=data.overlong)
   train_pool = data_lib.load_pool(data.name, data.split, limit=data.limit or None, **kwargs)
   eval_pool = data_lib.load_pool(data.name, data.eval_split, limit=data.eval_limit or None, **kwargs)
   if train_pool.kind != kinds.get(config.model.kind).pool_kind:
@@ -151,6 +194,12 @@ def _load_pools(config, model_cfg):
                                                            else 0)
     train_pool = label_noise.with_label_noise(train_pool, num_classes, data.label_noise,
                                               data.label_noise_seed)
+  vocab_size = getattr(model_cfg, "vocab_size", None)
+  for pool in (train_pool, eval_pool):
+    if vocab_size and pool.kind == "tokens" and int(pool.arrays["tokens"].max()) >= vocab_size:
+      raise ValueError(f"{data.name}/{pool.split} holds token id {int(pool.arrays['tokens'].max())} but "
+                       f"the model's vocab_size is {vocab_size}; match config.model.vocab_size to the "
+                       "tokenizer (config.data.tokenizer)")
   return train_pool, eval_pool
 
 
@@ -223,9 +272,9 @@ def fingerprint(config) -> dict:
 def build(config: ml_collections.ConfigDict) -> Experiment:
   """Validates `config` and builds every piece of the run. Compiles nothing."""
   validate(config)
-  model_cfg = model_config(config)
   mesh = sharding_lib.make_mesh(config.train.num_devices or None)
-  train_pool, eval_pool = _load_pools(config, model_cfg)
+  task = build_task(config, mesh)  # A checkpoint's config.json defines the model the data must fit.
+  train_pool, eval_pool = _load_pools(config, task.model_config)
   _require(config.train.batch_size <= train_pool.size,
            f"config.train.batch_size={config.train.batch_size} exceeds the pool of {train_pool.size}")
   teacher = make_teacher(config, train_pool.size)
@@ -236,16 +285,17 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
   if config.train.schedule_over == "epochs":
     full_batches = math.ceil(train_pool.size / config.train.batch_size)
     optimizer, schedule = make_optimizer(config, (full_batches,) * config.train.epochs,
-                                         teacher.spec.timetable)
+                                         teacher.timetable)
     epoch_rates = epoch_schedule.EpochProgressRates(schedule, full_batches)
   else:
-    optimizer, schedule = make_optimizer(config, steps, teacher.spec.timetable)
+    optimizer, schedule = make_optimizer(config, steps, teacher.timetable)
   batch_sharding = sharding_lib.batch_sharding(mesh)
   return Experiment(
       config=config, mesh=mesh, train_pool=train_pool, eval_pool=eval_pool,
       batcher=data_lib.Batcher(train_pool, config.train.batch_size, batch_sharding),
       score_batcher=data_lib.Batcher(train_pool, config.train.eval_batch_size, batch_sharding),
       eval_batcher=data_lib.Batcher(eval_pool, config.train.eval_batch_size, batch_sharding),
-      task=build_task(config), teacher=teacher, optimizer=optimizer, learning_rate=schedule,
-      steps_per_epoch=steps, fingerprint=fingerprint(config), epoch_learning_rates=epoch_rates)
+      task=task, teacher=teacher, optimizer=optimizer, learning_rate=schedule,
+      steps_per_epoch=steps, fingerprint=fingerprint(config), epoch_learning_rates=epoch_rates,
+      host_eval=task.kind.make_host_eval(config, task, eval_pool) if task.kind.make_host_eval else None)
 

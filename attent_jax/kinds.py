@@ -6,10 +6,13 @@ comparing its name; adding a kind is adding one record to `KINDS`.
   "gpt"  GPT causal LM on token sequences: token CE over valid targets; eval perplexity; target eval/loss
   "mae"  ViT masked autoencoder on images: MSE over masked patches; target eval/probe_accuracy (the
          linear probe of its encoder, `attent_jax.probe`)
+  "llama" LLaMA-family causal LM on prompt/response tokens: token CE over response targets; eval
+         perplexity and exact match of greedy answers (`attent_jax.generation_eval`); target
+         eval/exact_match
 
-Every function in a record is pure and jittable. `outputs` is what the model's apply_fn returns (logits,
-or the MAE's dict); `batch` is a model batch as `attent_jax.data.Batcher` makes it, with "mask" bool[B]
-False on a padded tail.
+Every function in a record is pure and jittable, except the host-side evaluator `make_host_eval` builds.
+`outputs` is what the model's apply_fn returns (logits, or the MAE's dict); `batch` is a model batch as
+`attent_jax.data.Batcher` makes it, with "mask" bool[B] False on a padded tail.
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from attent_jax import losses
-from attent_jax.models import gpt, mae, pretrained, vit
+from attent_jax import generation_eval, losses
+from attent_jax.models import gpt, llama, mae, pretrained, vit
 
 Batch = dict[str, jax.Array]
 Outputs = Any
@@ -42,9 +45,12 @@ class ModelKind:
   summarize: `(sums, count) -> {metric: float}` the metrics beyond "loss" from those sums.
   target_metric / higher_is_better: the history key benchmarks compare runs by. ntk_output:
   `(outputs, batch) -> array` the function whose ANTK is studied; ntk_labels: the batch key of labels for
-  kernel-target alignment, or None. lora: LoRA adapters apply. load_pretrained: `(directory) ->
-  (model_config, params)` from a local Hugging Face checkpoint, or None. make_encoder: `(model_config) ->
-  encode_fn` for the linear probe, or None.
+  kernel-target alignment, or None. lora: LoRA adapters apply. load_pretrained: `(directory, *, mesh,
+  rules, param_dtype) -> (model_config, params)` from a local Hugging Face checkpoint (with a mesh, each
+  tensor goes straight into its sharded array), or None. make_encoder: `(model_config) ->
+  encode_fn` for the linear probe, or None. make_host_eval: `(config, task, eval_pool) -> (params ->
+  {metric: float}) | None`, metrics computed on the host at each evaluation beyond the jitted sums (not
+  jittable: e.g. decoding and parsing text), built before anything compiles; or None.
   """
   name: str
   config_cls: type
@@ -62,6 +68,7 @@ class ModelKind:
   lora: bool = False
   load_pretrained: Callable[[Any], tuple[Any, Any]] | None = None
   make_encoder: Callable[[Any], Callable[..., jax.Array]] | None = None
+  make_host_eval: Callable[[Any, Any, Any], Callable[[Any], dict[str, float]] | None] | None = None
 
 
 # ---------------------------------------------------------------- classification (ViT)
@@ -98,6 +105,17 @@ def _perplexity(sums, count):
   return {"perplexity": math.exp(min(float(sums["loss"]) / count, 50.0))}
 
 
+def _checkpoint_loader(config_cls: type, kind_name: str, model_types: str):
+  """`load_pretrained` of a kind: `pretrained.load`, checked to give this kind's config."""
+  def load(directory, *, mesh=None, rules=None, param_dtype: str = "float32"):
+    model_cfg, params = pretrained.load(directory, mesh=mesh, rules=rules, param_dtype=param_dtype)
+    if not isinstance(model_cfg, config_cls):
+      raise ValueError(f"{directory} holds a {type(model_cfg).__name__} checkpoint; config.model.kind="
+                       f"{kind_name!r} loads {model_types} checkpoints")
+    return model_cfg, params
+  return load
+
+
 # ---------------------------------------------------------------- masked autoencoding (MAE)
 
 def _reconstruction(outputs, batch):
@@ -121,13 +139,21 @@ KINDS: dict[str, ModelKind] = {
         higher_is_better=False,
         # Next-token logits at the last position: all positions would make the kernel L times dearer.
         ntk_output=lambda logits_BLV, batch: logits_BLV[:, -1],
-        summarize=_perplexity, lora=True, load_pretrained=pretrained.load_gpt2),
+        summarize=_perplexity, lora=True, load_pretrained=_checkpoint_loader(gpt.GPTConfig, "gpt", "gpt2")),
     "mae": ModelKind(
         name="mae", config_cls=mae.MAEConfig, build=mae.build,
         make_apply_fn=mae.make_apply_fn, pool_kind="image",
         losses=_reconstruction, discrepancy=_reconstruction, target_metric="eval/probe_accuracy",
         higher_is_better=True, ntk_output=lambda outputs, batch: outputs["pred"],
         make_encoder=mae.make_encoder),
+    "llama": ModelKind(
+        name="llama", config_cls=llama.LlamaConfig, build=llama.build,
+        make_apply_fn=llama.make_apply_fn, pool_kind="tokens",
+        losses=_token_loss, discrepancy=_token_residual, target_metric="eval/exact_match",
+        higher_is_better=True, ntk_output=lambda logits_BLV, batch: logits_BLV[:, -1],
+        summarize=_perplexity, lora=True, load_pretrained=_checkpoint_loader(
+            llama.LlamaConfig, "llama", "llama, mistral and qwen2"),
+        make_host_eval=generation_eval.from_config),
 }
 
 

@@ -21,6 +21,11 @@ DATA_PARALLEL_RULES: Rules = ((r".*", P()),)
 FSDP_RULES: Rules = ((r".*(kernel|embedding|embed)$", P(DATA_AXIS)), (r".*", P()))
 
 
+def rules_for(fsdp: bool) -> Rules:
+  """The partition rules of `config.train.fsdp`."""
+  return FSDP_RULES if fsdp else DATA_PARALLEL_RULES
+
+
 def make_mesh(num_devices: int | None = None) -> jax.sharding.Mesh:
   """A 1-D `data` mesh over the first `num_devices` devices (all of them by default)."""
   available = jax.device_count()

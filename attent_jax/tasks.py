@@ -9,6 +9,7 @@ only LoRA adapters). Everything here is pure and jittable; the training loop and
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -30,16 +31,34 @@ def _identity_combine(trainable, frozen):
   return trainable
 
 
+def given(params: Params) -> Params:
+  """The `Task.init_fn` of parameters that already exist (loaded, or built by the caller): they are
+  its `init_args`. `Task(kind=..., apply_fn=..., init_fn=given, init_args=params)`."""
+  return params
+
+
 @dataclasses.dataclass(frozen=True)
 class Task:
-  """A model with its loss. `params` = combine(trainable, frozen); only `trainable` is optimised."""
+  """A model with its loss. `params` = combine(trainable, frozen); only `trainable` is optimised.
+
+  The initial parameters are `init_fn(init_args)`: a pure, jittable function of a pytree of arrays (a
+  PRNG key for a random init; loaded arrays for a pretrained model). `train.init_state` runs it under
+  `jax.jit(..., out_shardings=...)`, so that each device materialises only its own shards; `params`
+  is the same value computed eagerly on first use (for callers that want the whole tree at once).
+  """
 
   kind: ModelKind
   apply_fn: Callable[..., Any]
-  params: Params
+  init_fn: Callable[[Any], Params]
+  init_args: Any
   partition: Callable[[Params], tuple[Params, Params]] = _identity_partition
   combine: Callable[[Params, Params], Params] = _identity_combine
   encode_fn: Callable[[Params, Batch], jax.Array] | None = None
+  model_config: Any = None  # The model's frozen config as built or loaded (a checkpoint's defines it).
+
+  @functools.cached_property
+  def params(self) -> Params:
+    return self.init_fn(self.init_args)
 
   def outputs(self, params: Params, batch: Batch, *, train: bool = False, rng=None):
     """The model's raw outputs (logits, or the MAE's reconstruction dict)."""

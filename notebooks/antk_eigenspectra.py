@@ -29,7 +29,10 @@
 #
 # `f(S)` is the next-token logits at the last position of a byte sequence, f32[V]; kernels
 # are traced over the vocabulary. Sizes come from the environment variable `ANTK_NOTEBOOK_SIZE`
-# ("small", the default, runs in a few minutes on 2 CPU cores; "smoke" is what the tests run).
+# ("small", the default, runs in about 5 minutes on 2 CPU cores; "smoke" is what the tests run).
+# The committed `.ipynb` holds the outputs of a "small" run. It needs the package and its
+# `[notebooks]` extra installed in the kernel's environment (`make` does this for `.venv`; see the
+# README's "Install" section), and runs from any working directory, `notebooks/` included.
 
 # %%
 import os
@@ -54,6 +57,7 @@ SIZES = {
                   top_k=10, steps=60, record_every=10, batch=32),
 }
 cfg = SIZES[SIZE]
+plt.rcParams.update({"figure.dpi": 72, "savefig.dpi": 72})  # small PNGs in the committed notebook
 print(f"size={SIZE}: {cfg}; devices: {jax.devices()[0].platform}")
 
 # %% [markdown]

@@ -1,6 +1,7 @@
 """Small offline data the tests write themselves, and configs pointed at it."""
 
 import gzip
+import json
 import pathlib
 
 import numpy as np
@@ -36,3 +37,24 @@ def smoke_config(module, data_dirs, **train_overrides):
     config.data.source_dir = code_dir
   config.train.update(train_overrides)
   return config
+
+
+_BPE_TEXT = ["Mia has 7 pens. Mia gets 5 more.", "7 + 5 = 12\n#### 12", "héllo wörld, naïve café"] * 20
+
+
+def write_bpe(directory, specials=("<pad>", "<s>", "</s>"), config=None):
+  """A small byte-level BPE trained here (nothing downloaded), saved as <directory>/tokenizer.json."""
+  import tokenizers  # pylint: disable=g-import-not-at-top
+  from tokenizers import decoders, models, pre_tokenizers, trainers  # pylint: disable=g-import-not-at-top
+
+  bpe = tokenizers.Tokenizer(models.BPE())
+  bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+  bpe.decoder = decoders.ByteLevel()
+  bpe.train_from_iterator(_BPE_TEXT, trainers.BpeTrainer(
+      vocab_size=300, special_tokens=list(specials),
+      initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+  directory.mkdir(parents=True, exist_ok=True)
+  bpe.save(str(directory / "tokenizer.json"))
+  if config is not None:
+    (directory / "tokenizer_config.json").write_text(json.dumps(config))
+  return directory

@@ -24,8 +24,28 @@ PACKAGES = ("jax", "jaxlib", "flax", "optax", "chex", "numpy", "orbax-checkpoint
             "ml-collections", "matplotlib")
 
 
+_ISA_FLAGS = ("avx512f", "avx2", "fma", "avx", "sse4_2", "asimd", "sve")
+
+
+def cpu() -> dict:
+  """The processor as XLA's CPU code generation sees it: its model, the vector extensions XLA may target,
+  and the cores this process may use. Float results depend on all three (benchmarks/reproducibility.md)."""
+  model, flags = platform.processor(), set()
+  try:
+    for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+      key, _, value = line.partition(":")
+      if key.strip() == "model name" and not model:
+        model = value.strip()
+      if key.strip() in ("flags", "Features") and not flags:
+        flags = set(value.split())
+  except OSError:
+    pass
+  usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+  return {"cpu_model": model, "cpu_isa": [f for f in _ISA_FLAGS if f in flags], "usable_cores": usable}
+
+
 def machine() -> dict:
-  """The machine the timings come from: cores, accelerator, load, package versions."""
+  """The machine the timings come from: processor, cores, accelerator, load, package versions."""
   device = jax.devices()[0]
   versions = {}
   for name in PACKAGES:
@@ -33,7 +53,8 @@ def machine() -> dict:
       versions[name] = importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
       versions[name] = None
-  return {"nproc": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+  return {"nproc": os.cpu_count(), **cpu(), "platform": platform.platform(),
+          "python": platform.python_version(),
           "jax_backend": device.platform, "jax_devices": jax.device_count(),
           "accelerator": "none" if device.platform == "cpu" else device.device_kind,
           "load_average_at_start": list(os.getloadavg()), "packages": versions}

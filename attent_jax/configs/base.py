@@ -25,6 +25,10 @@ def base_config() -> ml_collections.ConfigDict:
       seq_len=0,                   # Token pools: sequence length (0 = the model's max_len).
       label_noise=0.0,             # Image pools: this fraction of training labels flipped (test clean).
       label_noise_seed=0,          # Which ones, and to what (attent_jax.data.label_noise).
+      # Prompt/response pools: "" = the init checkpoint's tokenizer.json if it has one, else bytes; or
+      # a tokenizer.json / its directory. Examples over seq_len + 1 tokens: "truncate" or "drop".
+      tokenizer="",
+      overlong="truncate",
   ))
 
   config.model = ml_collections.ConfigDict()  # `kind` ("vit" | "gpt" | "mae") + the model's fields.
@@ -33,7 +37,9 @@ def base_config() -> ml_collections.ConfigDict:
       enabled=False, rank=8, alpha=16.0, targets=("q", "k", "v", "o", "up", "down")))
   # Initial weights: "" (random), a workdir of an earlier attent_jax run (its final params), or a local
   # Hugging Face GPT-2 directory (config.json + model.safetensors).
-  config.init = ml_collections.ConfigDict(dict(checkpoint=""))
+  # checkpoint: "" (random), a local Hugging Face directory, or a finished run's workdir. param_dtype:
+  # "bfloat16" stores a checkpoint's frozen LoRA base in bf16 (half the memory); trainable params stay f32.
+  config.init = ml_collections.ConfigDict(dict(checkpoint="", param_dtype="float32"))
 
   # The teacher: a preset of attent_jax.selection (or "full_data") and overrides of its arguments.
   # irreducible_from: the workdir of a finished run of the same model whose final params give each
@@ -60,6 +66,10 @@ def base_config() -> ml_collections.ConfigDict:
       max_to_keep=3,
       stop_after_step=0,           # Checkpoint and stop after this optimizer step (0 = never).
   ))
+
+  # Generation eval of prompt/response models: greedy answers to the first `generate_examples` eval
+  # prompts, `max_new_tokens` long, judged by exact match of the number after "####" (0 = off).
+  config.eval = ml_collections.ConfigDict(dict(generate_examples=0, max_new_tokens=0))
 
   config.probe = ml_collections.ConfigDict(dict(  # Linear probe of an MAE encoder.
       enabled=False, train_examples=5000, eval_examples=2000))

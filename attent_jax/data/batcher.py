@@ -4,7 +4,8 @@ Every batch has exactly `batch_size` rows. A short tail is padded with copies of
 (and `weight` 0), so the jitted step never sees a new shape. Batches are dicts:
 
   image pools:  image f32[B, H, W, C] in [0, 1], label int32[B]
-  token pools:  inputs int32[B, L], targets int32[B, L], loss_mask bool[B, L]
+  token pools:  inputs int32[B, L], targets int32[B, L], loss_mask bool[B, L] (False on padding, and
+                on prompt targets of prompt/response pools: only response tokens and eos count)
   always:       index int32[B], mask bool[B], weight f32[B]
 
 With a sharding, each process gathers only the rows its devices hold and the global array is assembled with
@@ -28,7 +29,9 @@ def model_features(pool: Pool, rows: np.ndarray) -> dict[str, np.ndarray]:
     image = arrays["image"][rows].astype(np.float32) / np.float32(pool.image_scale)
     return {"image": image, "label": arrays["label"][rows].astype(np.int32)}
   tokens = arrays["tokens"][rows].astype(np.int32)
-  if "token_mask" in arrays:
+  if "response_mask" in arrays:  # Prompt/response data: only targets inside the response count.
+    loss_mask = arrays["response_mask"][rows][:, 1:]
+  elif "token_mask" in arrays:
     valid = arrays["token_mask"][rows]
     loss_mask = valid[:, 1:] & valid[:, :-1]
   else:
@@ -61,19 +64,37 @@ class Batcher:
   def num_batches(self, count: int) -> int:
     return -(-count // self.batch_size)
 
-  def batch(self, indices: np.ndarray, weights: np.ndarray | None = None) -> dict[str, jax.Array]:
-    """One batch of the examples `indices` (at most batch_size of them), padded to batch_size rows."""
+  def batch(self, indices: np.ndarray, weights: np.ndarray | None = None,
+            mask: np.ndarray | None = None) -> dict[str, jax.Array]:
+    """One batch of the examples `indices` (at most batch_size of them), padded to batch_size rows.
+
+    With `mask` (bool, as `selection.Plan.batches` yields it), `indices`, `weights` and `mask` are
+    already batch_size long and the rows where `mask` is False are padding (their weight becomes 0).
+    Only this process's rows are gathered from the pool.
+    """
     indices = np.asarray(indices, np.int32)
-    count = len(indices)
-    if count > self.batch_size:
-      raise ValueError(f"{count} indices do not fit a batch of {self.batch_size}")
-    if count and (indices.min() < 0 or indices.max() >= self.pool.size):
+    if mask is not None:
+      mask = np.asarray(mask, bool)
+      if not len(indices) == len(mask) == self.batch_size:
+        raise ValueError(f"indices and mask must hold batch_size={self.batch_size} rows, got "
+                         f"{len(indices)} and {len(mask)}")
+      count, padded = int(mask.sum()), indices
+      weight = np.where(mask, 1.0 if weights is None else np.asarray(weights, np.float32), 0.0)
+      weight = weight.astype(np.float32)
+      real = indices[mask]
+    else:
+      count = len(indices)
+      if count > self.batch_size:
+        raise ValueError(f"{count} indices do not fit a batch of {self.batch_size}")
+      padded = np.zeros(self.batch_size, np.int32)
+      padded[:count] = indices
+      mask = np.arange(self.batch_size) < count
+      weight = np.zeros(self.batch_size, np.float32)
+      weight[:count] = 1.0 if weights is None else np.asarray(weights, np.float32)
+      real = indices
+    if len(real) and (real.min() < 0 or real.max() >= self.pool.size):
       raise IndexError(f"example indices must lie in [0, {self.pool.size})")
-    padded = np.zeros(self.batch_size, np.int32)
-    padded[:count] = indices
-    mask = np.arange(self.batch_size) < count
-    weight = np.zeros(self.batch_size, np.float32)
-    weight[:count] = 1.0 if weights is None else np.asarray(weights, np.float32)
+    padded = np.where(mask, padded, 0).astype(np.int32)
     local = self._rows
     host = model_features(self.pool, padded[local])
     host.update(index=padded[local], mask=mask[local], weight=weight[local])

@@ -15,13 +15,18 @@ import numpy as np
 import tensorflow_datasets as tfds
 import tqdm
 
-from attent_jax.data.builders import fashion_mnist_local, python_code, sklearn_digits
+from attent_jax.data import sft
+from attent_jax.data import tokenizer as tokenizer_lib
+from attent_jax.data.builders import (arithmetic_problems, fashion_mnist_local, python_code, sft_jsonl,
+                                      sklearn_digits)
 
 DEFAULT_DATA_DIR = os.environ.get("ATTENT_JAX_DATA_DIR", str(pathlib.Path.home() / "tensorflow_datasets"))
 _LOCAL_BUILDERS = {
     "fashion_mnist_local": fashion_mnist_local.FashionMnistLocal,
     "sklearn_digits": sklearn_digits.SklearnDigits,
     "python_code": python_code.PythonCode,
+    "arithmetic_problems": arithmetic_problems.ArithmeticProblems,
+    "sft_jsonl": sft_jsonl.SftJsonl,
 }
 LOCAL_DATASETS = tuple(_LOCAL_BUILDERS)
 
@@ -41,7 +46,8 @@ class Pool:
 
   @property
   def kind(self) -> str:
-    """"image" (image + label) or "tokens" (byte sequences of length seq_len + 1)."""
+    """"image" (image + label) or "tokens" (token sequences of length seq_len + 1; prompt/response
+    pools also carry "response_mask", "prompt_length" and the texts "prompt" and "response")."""
     return "tokens" if "tokens" in self.arrays else "image"
 
   def take(self, count: int) -> Pool:
@@ -59,20 +65,28 @@ def make_builder(name: str, *, data_dir: str | None = None, source_dir: str | No
   if name == "python_code":
     return python_code.PythonCode(config=python_code.config_for(seq_len or 128), source_dir=source_dir,
                                   **kwargs)
+  if name == "sft_jsonl":
+    if not source_dir:
+      raise ValueError("dataset sft_jsonl needs a source_dir: a directory of <split>.jsonl files")
+    return sft_jsonl.SftJsonl(config=sft_jsonl.config_for(source_dir), **kwargs)
   if name == "fashion_mnist_local":
-    return fashion_mnist_local.FashionMnistLocal(
-        source_dir=source_dir or fashion_mnist_local.DEFAULT_DIR, **kwargs)
+    source_dir = source_dir or fashion_mnist_local.DEFAULT_DIR
+    if not pathlib.Path(source_dir).is_dir():  # Also when a dataset built from elsewhere is cached.
+      raise FileNotFoundError(f"Fashion-MNIST directory {source_dir} does not exist (install Debian's "
+                              "dataset-fashion-mnist, or set config.data.source_dir)")
+    return fashion_mnist_local.FashionMnistLocal(source_dir=source_dir, **kwargs)
   if name in _LOCAL_BUILDERS:
     return _LOCAL_BUILDERS[name](**kwargs)
   return tfds.builder(name, **kwargs)
 
 
-def _read_all(source, description: str) -> dict[str, np.ndarray]:
+def _read_all(source, description: str, count: int) -> dict[str, np.ndarray]:
+  """The first `count` examples of a data source, as columns."""
   chunk = 4096
   columns: dict[str, list[np.ndarray]] = {}
-  for start in tqdm.trange(0, len(source), chunk, desc=f"reading {description}", unit_scale=chunk,
-                           leave=False, disable=len(source) <= 8 * chunk):
-    for example in source.__getitems__(list(range(start, min(start + chunk, len(source))))):
+  for start in tqdm.trange(0, count, chunk, desc=f"reading {description}", unit_scale=chunk,
+                           leave=False, disable=count <= 8 * chunk):
+    for example in source.__getitems__(list(range(start, min(start + chunk, count)))):
       for key, value in example.items():
         columns.setdefault(key, []).append(np.asarray(value))
   return {key: np.stack(values) for key, values in columns.items()}
@@ -88,14 +102,29 @@ def _text_to_tokens(texts: np.ndarray, seq_len: int) -> tuple[np.ndarray, np.nda
   return tokens, valid
 
 
+def _prompt_response_tokens(arrays: dict[str, np.ndarray], seq_len: int, tokenizer: str,
+                            overlong: str) -> dict[str, np.ndarray]:
+  """Tokenizes a prompt/response pool (attent_jax.data.sft); dropped examples leave the pool."""
+  prompts = [bytes(p).decode("utf-8") for p in arrays["prompt"]]
+  responses = [bytes(r).decode("utf-8") for r in arrays["response"]]
+  tokens, _ = sft.tokenize_pairs(prompts, responses, tokenizer_lib.load(tokenizer), seq_len, overlong)
+  kept = tokens.pop("kept")
+  return {**{key: value[kept] for key, value in arrays.items()}, **tokens}
+
+
 def load_pool(name: str, split: str, *, data_dir: str | None = None, source_dir: str | None = None,
-              seq_len: int | None = None, limit: int | None = None) -> Pool:
+              seq_len: int | None = None, limit: int | None = None, tokenizer: str = "",
+              overlong: str = "truncate") -> Pool:
   """Builds (once) and reads a split into a `Pool`.
 
   Local names: fashion_mnist_local (`source_dir` = IDX directory), sklearn_digits, python_code
-  (`source_dir` = a directory of .py files, default the standard library; `seq_len`). Any other name is a
+  (`source_dir` = a directory of .py files, default the standard library; `seq_len`), and the
+  prompt/response datasets arithmetic_problems and sft_jsonl (`source_dir` = a directory of
+  <split>.jsonl files), tokenized with `tokenizer` ("" = bytes, or a tokenizer.json / its directory)
+  at `seq_len`, over-long examples handled by `overlong` ("truncate" | "drop"). Any other name is a
   tfds catalog dataset with "image"/"label" or "text" features (built with network on first use).
-  `limit` keeps the first `limit` examples.
+  `limit` keeps the first `limit` examples of the split (only those are read; fewer remain if any
+  over-long prompt/response example among them is dropped).
   """
   make = lambda: make_builder(name, data_dir=data_dir, source_dir=source_dir, seq_len=seq_len)  # noqa: E731
   builder = make()
@@ -108,13 +137,15 @@ def load_pool(name: str, split: str, *, data_dir: str | None = None, source_dir:
   if split not in builder.info.splits:
     raise ValueError(f"dataset {name} has no split {split!r}; it has {sorted(builder.info.splits)}")
   source = builder.as_data_source(split=split)
-  arrays = _read_all(source, f"{name}/{split}")
+  count = min(limit, len(source)) if limit else len(source)
+  arrays = _read_all(source, f"{name}/{split}", count)
   if "text" in arrays and "tokens" not in arrays:
     arrays["tokens"], arrays["token_mask"] = _text_to_tokens(arrays.pop("text"), seq_len or 128)
-  positions = np.arange(len(source), dtype=np.int32)
+  positions = np.arange(count, dtype=np.int32)
   if "index" in arrays and not np.array_equal(arrays["index"], positions):
     raise ValueError(f"{name}/{split}: stored indices are not the example positions; rebuild the dataset")
+  if "prompt" in arrays and "response" in arrays:
+    arrays = _prompt_response_tokens(arrays, seq_len or 128, tokenizer, overlong)
+    positions = np.arange(len(arrays["tokens"]), dtype=np.int32)  # Dropped examples leave no gap.
   arrays["index"] = positions
-  pool = Pool(name=name, split=split, arrays=arrays,
-              image_scale=16.0 if name == "sklearn_digits" else 255.0)
-  return pool.take(min(limit, pool.size)) if limit else pool
+  return Pool(name=name, split=split, arrays=arrays, image_scale=16.0 if name == "sklearn_digits" else 255.0)

@@ -6,10 +6,10 @@ ValueError that names the field. Pure Python plus jax.numpy dtypes; no flax.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 import jax
 import jax.numpy as jnp
+
+from attent_jax.checks import require_choice  # noqa: F401  (re-exported for the configs)
 
 COMPUTE_DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 
@@ -25,13 +25,6 @@ def require_divisible(name: str, value: int, by_name: str, by: int) -> None:
   """Raises ValueError if `value` (field `name`) is not a multiple of `by` (field `by_name`)."""
   if value % by:
     raise ValueError(f"{name}={value} must be divisible by {by_name}={by}")
-
-
-def require_choice(name: str, value: str, choices: Iterable[str]) -> None:
-  """Raises ValueError if `value` (field `name`) is not one of `choices`."""
-  choices = tuple(choices)
-  if value not in choices:
-    raise ValueError(f"unknown {name} {value!r}; expected one of {choices}")
 
 
 def require_dropout(value: float, name: str = "dropout") -> None:

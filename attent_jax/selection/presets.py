@@ -1,10 +1,11 @@
 """Named teachers: the paper's two recipes, its relatives' curricula, and the baselines they must beat.
 
 `make_teacher(name, pool_size=N, total_epochs=E, **overrides)` builds one; `PRESETS` lists the names.
-Each preset's docstring says where it comes from and how many examples each epoch trains on
-(`teacher.expected_count(epoch)` gives the exact numbers; ratios turn into counts by rounding half up).
-Every argument is checked before anything is compiled: a bad one raises ValueError naming it and the
-allowed values or range.
+A preset is one function `preset(n, e, **overrides) -> recipes.Recipe` (its timetable and its pure
+rule); `register(name, preset)` adds one. Each preset's docstring says where it comes from and how many
+examples each epoch trains on (`teacher.expected_count(epoch)` gives the exact numbers; ratios turn into
+counts by rounding half up). Every argument is checked before anything is compiled: a bad one raises
+ValueError naming it and the allowed values or range.
 """
 
 from __future__ import annotations
@@ -12,13 +13,21 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from collections.abc import Callable
+
+from attent_jax.checks import require_choice as check_choice
+from attent_jax.checks import require_int as check_int
+from attent_jax.checks import require_ratio as check_ratio
 from attent_jax.selection import online_batch as online_batch_rule
-from attent_jax.selection import sharded, timetable
+from attent_jax.selection import recipes, sharded, timetable
 from attent_jax.selection.ranking import check_selection_args
-from attent_jax.selection.schedules import (
-    INTERVAL_KINDS, RATIO_KINDS, check_choice, check_int, check_ratio, ratio_schedule)
+from attent_jax.selection.recipes import Recipe
+from attent_jax.selection.schedules import INTERVAL_KINDS, RATIO_KINDS, ratio_schedule
 from attent_jax.selection.scores import SCORE_KINDS
-from attent_jax.selection.teacher import GRANULARITIES, SOURCES, Teacher, TeacherSpec
+from attent_jax.selection.teacher import Teacher
+
+GRANULARITIES = ("pool", "within_batch", "batch", "super_batch")
+SOURCES = ("fresh", "cached")
 
 _SELECTION = dict(method="hard", temperature=1.0, normalize="softmax", score_kind="loss",
                   source="fresh", granularity="pool", batch_size=None, impl=sharded.DEFAULT_IMPL)
@@ -34,13 +43,18 @@ def _options(name: str, defaults: dict, overrides: dict) -> dict:
   return {**defaults, **overrides}
 
 
-def _spec(name: str, n: int, table: timetable.Timetable, o: dict, **extra) -> TeacherSpec:
-  """Validates the selection options in `o` and builds the spec."""
+def _check_selection(o: dict) -> None:
   check_selection_args(o["method"], o["temperature"], o["normalize"])
   check_choice("score_kind", o["score_kind"], SCORE_KINDS)
   check_choice("source", o["source"], SOURCES)
   check_choice("granularity", o["granularity"], GRANULARITIES)
   check_choice("impl", o["impl"], sharded.IMPLS)
+
+
+def _ranked(n: int, table: timetable.Timetable, o: dict) -> Recipe:
+  """Validates the selection options in `o` and builds the recipe of a ranking rule: the top of the
+  pool, of each group, or whole groups, by `o["method"]` keys of `o["score_kind"]` scores."""
+  _check_selection(o)
   group_size, granularity = None, o["granularity"]
   if granularity == "super_batch" and o.get("super_batch_size") is not None:
     group_size = check_int("super_batch_size", o["super_batch_size"], 1)
@@ -54,10 +68,15 @@ def _spec(name: str, n: int, table: timetable.Timetable, o: dict, **extra) -> Te
   if group_size is not None and group_size > n:
     raise ValueError(f"the group size ({group_size}, from batch_size/super_batch_size) must be <= "
                      f"pool_size {n}")
-  return TeacherSpec(name=name, pool_size=n, timetable=table, score_kind=o["score_kind"],
-                     source=o["source"], method=o["method"], temperature=float(o["temperature"]),
-                     normalize=o["normalize"], granularity=o["granularity"], group_size=group_size,
-                     impl=o["impl"], **extra)
+  ranking = dict(kind=o["score_kind"], method=o["method"], temperature=float(o["temperature"]),
+                 normalize=o["normalize"])
+  if granularity == "pool":
+    rule = recipes.TopK.over(table, n, impl=o["impl"], **ranking)
+  elif granularity == "batch":
+    rule = recipes.WholeGroups.over(table, n, group_size, **ranking)
+  else:
+    rule = recipes.WithinGroups.over(table, n, group_size, **ranking)
+  return Recipe(table, rule, score_kind=o["score_kind"])
 
 
 def _ratios(o: dict, rounds: int):
@@ -78,25 +97,25 @@ def _warmup(o: dict, e: int) -> int:
   return min(check_int("warmup_epochs", o["warmup_epochs"], 0), e)
 
 
-def full_data(n: int, e: int, **overrides) -> TeacherSpec:
+def full_data(n: int, e: int, **overrides) -> Recipe:
   """The baseline: every example every epoch, in a fresh random order. Counts: N every epoch."""
   o = _options("full_data", {}, overrides)
-  return _spec("full_data", n, timetable.full_data(e), {**_SELECTION, **o})
+  return _ranked(n, timetable.full_data(e), {**_SELECTION, **o})
 
 
-def attent_simple(n: int, e: int, **overrides) -> TeacherSpec:
-  """AtteNT-Simple (PAPER.md, the LLM LoRA recipe): epoch 0 on the full pool, recording each example's
+def attent_simple(n: int, e: int, **overrides) -> Recipe:
+  """AtteNT-Simple (the paper's LLM LoRA recipe): epoch 0 on the full pool, recording each example's
   training loss (no scoring pass); then the top 70% by loss (hard), selected once, for every remaining
   epoch. Counts: N, then round(0.7 N) for epochs 1..E-1."""
   o = _options("attent_simple", {**_SELECTION, "source": "cached", "ratio_start": 0.7,
                                  "warmup_epochs": 1}, overrides)
   table = timetable.select_once(e, _warmup(o, e), check_ratio("ratio_start", o["ratio_start"]),
                                 fresh=o["source"] == "fresh" and o["method"] != "random")
-  return _spec("attent_simple", n, table, o)
+  return _ranked(n, table, o)
 
 
-def attent_complex(n: int, e: int, **overrides) -> TeacherSpec:
-  """AtteNT-Complex (PAPER.md, the MultiMAE ViT recipe): one full epoch, then `cycles` (10) cycles.
+def attent_complex(n: int, e: int, **overrides) -> Recipe:
+  """AtteNT-Complex (the paper's MultiMAE ViT recipe): one full epoch, then `cycles` (10) cycles.
   Each re-scores the pool (fresh pass), sets the ratio from `ratio_kind` ("linear"; or "cosine")
   0.2 -> 0.8 over the cycles, selects (soft Gumbel-top-k by default; "hard"/"random"), trains `interval`
   (5; growing to `interval_end` if given) epochs on the subset, re-drawing it before each subset epoch
@@ -116,10 +135,10 @@ def attent_complex(n: int, e: int, **overrides) -> TeacherSpec:
       check_ratio("ratio_start", o["ratio_start"]), check_ratio("ratio_end", o["ratio_end"]),
       check_int("interval", o["interval"], 1), o["interval_end"],
       fresh=o["source"] == "fresh" and o["method"] != "random", redraw=redraw)
-  return _spec("attent_complex", n, table, o)
+  return _ranked(n, table, o)
 
 
-def _curriculum_spec(name: str, n: int, e: int, defaults: dict, overrides: dict) -> TeacherSpec:
+def _curriculum_spec(name: str, n: int, e: int, defaults: dict, overrides: dict) -> Recipe:
   o = _options(name, defaults, overrides)
   warmup = _warmup(o, e)
   rounds = e - warmup
@@ -129,10 +148,10 @@ def _curriculum_spec(name: str, n: int, e: int, defaults: dict, overrides: dict)
   fresh = o["source"] == "fresh" and o["method"] != "random"
   table = timetable.curriculum(e, warmup, _ratios(o, rounds), _reselect(o, rounds),
                                fresh_at=lambda selection: fresh)
-  return _spec(name, n, table, o)
+  return _ranked(n, table, o)
 
 
-def int_(n: int, e: int, **overrides) -> TeacherSpec:
+def int_(n: int, e: int, **overrides) -> Recipe:
   """INT (ICML 2024; its released `step` scheduler and `incremental` strategy): fresh scores, hard
   top-k, no warm-up. The ratio steps from 0.2 toward 1 in 10 equal stages of the epochs,
   0.2 + 0.08 floor(10 e / E), so it tops out at 0.92 in the last stage. Re-selected every epoch for
@@ -145,7 +164,7 @@ def int_(n: int, e: int, **overrides) -> TeacherSpec:
                                         "interval_kind": "incremental", "warmup_epochs": 0}, overrides)
 
 
-def _grant(name: str, granularity: str, n: int, e: int, overrides: dict) -> TeacherSpec:
+def _grant(name: str, granularity: str, n: int, e: int, overrides: dict) -> Recipe:
   defaults = {**_SELECTION, **_RATIO, **_INTERVAL, "granularity": granularity, "ratio_start": 0.1,
               "stages": 50, "interval_kind": "curriculum", "warmup_epochs": 1, "lr_floor": 0.5}
   floor = {**defaults, **overrides}["lr_floor"]
@@ -153,12 +172,12 @@ def _grant(name: str, granularity: str, n: int, e: int, overrides: dict) -> Teac
                             or not 0.0 < floor <= 1.0):
     raise ValueError(f"lr_floor must be None or lie in (0, 1] (a share of the peak learning rate), "
                      f"got {floor!r}")
-  spec = _curriculum_spec(name, n, e, defaults, overrides)
+  recipe = _curriculum_spec(name, n, e, defaults, overrides)
   floor = None if floor is None else float(floor)
-  return dataclasses.replace(spec, timetable=dataclasses.replace(spec.timetable, lr_floor=floor))
+  return dataclasses.replace(recipe, timetable=dataclasses.replace(recipe.timetable, lr_floor=floor))
 
 
-def grant_b(n: int, e: int, **overrides) -> TeacherSpec:
+def grant_b(n: int, e: int, **overrides) -> Recipe:
   """GraNT-B (ICML 2025; its released `step` scheduler and `simple_curriculum` strategy): one full
   epoch, then fresh scores and whole batches ranked by mean score (needs batch_size). Over the
   R = E - 1 rounds the ratio of batches kept steps from 0.1 toward 1 in 50 stages,
@@ -173,14 +192,14 @@ def grant_b(n: int, e: int, **overrides) -> TeacherSpec:
   return _grant("grant_b", "batch", n, e, overrides)
 
 
-def grant_s(n: int, e: int, **overrides) -> TeacherSpec:
+def grant_s(n: int, e: int, **overrides) -> Recipe:
   """GraNT-S (ICML 2025): as grant_b (ratio, re-selection rounds, LR floor), but keeps the top ratio
   of the examples inside every batch (needs batch_size). Counts: round(ratio * batch_size) per full
   batch plus round(ratio * rest)."""
   return _grant("grant_s", "within_batch", n, e, overrides)
 
 
-def infobatch(n: int, e: int, **overrides) -> TeacherSpec:
+def infobatch(n: int, e: int, **overrides) -> Recipe:
   """InfoBatch (ICLR 2024), unbiased pruning from the cached training losses: every epoch, examples
   scoring below the mean are dropped with probability `prune` (0.5) and the kept ones among them get
   loss weight 1 / (1 - prune); epoch 0 and the last `final_full` (0.125) share of epochs (from
@@ -195,10 +214,10 @@ def infobatch(n: int, e: int, **overrides) -> TeacherSpec:
       0.0 <= final_full <= 1.0):
     raise ValueError(f"final_full must lie in [0, 1], got {final_full!r}")
   table = timetable.unbiased_pruning(e, float(prune), float(final_full))
-  return _spec("infobatch", n, table, {**_SELECTION, "source": "cached"}, prune=float(prune))
+  return Recipe(table, recipes.UnbiasedPrune(n * table.ratio, float(prune)))
 
 
-def online_batch(n: int, e: int, **overrides) -> TeacherSpec:
+def online_batch(n: int, e: int, **overrides) -> Recipe:
   """Online batch selection (Loshchilov & Hutter, 2015): one full epoch, then every epoch the pool
   is ranked by each example's latest known loss (the cached training losses) and round(ratio_start
   (0.5) N) examples are drawn without replacement with probability decaying exponentially in the
@@ -214,8 +233,8 @@ def online_batch(n: int, e: int, **overrides) -> TeacherSpec:
     raise ValueError("online_batch samples by loss rank over the pool: do not override method or "
                      "granularity (use random_subset(like='online_batch') for a random baseline)")
   pressure = online_batch_rule.check_pressure(o["pressure"])
-  spec = _curriculum_spec("online_batch", n, e, o, {})
-  return dataclasses.replace(spec, pressure=pressure)
+  recipe = _curriculum_spec("online_batch", n, e, o, {})
+  return dataclasses.replace(recipe, rule=recipes.RankSampling.of(recipe.rule, pressure))
 
 
 def _nint_share(initial: float, every: int, floor: float) -> tuple:
@@ -237,12 +256,13 @@ def _nint_share(initial: float, every: int, floor: float) -> tuple:
   return share_at, refresh_at
 
 
-def nint(n: int, e: int, **overrides) -> TeacherSpec:
+def nint(n: int, e: int, **overrides) -> Recipe:
   """NINT (CVPR 2026; its released sampler and default config): one full epoch (so the residual
   picks have losses), then a selection every epoch at a constant ratio 0.2 (`ratio_kind`
-  "constant"; INT's schedules are options). The k picks mix round(random_share (0.7) k) uniformly
-  random ones, round(s_c k) by NTK-guided score (score_kind "ntk", computed by the training loop
-  with `attent_jax.ntk.ntk_guided_scores`) and the rest by residual (top cached training loss). NINT
+  "constant"; INT's schedules are options). The k picks mix floor(s_c k) by NTK-guided score (score_kind
+  "ntk", computed by the training loop with `attent_jax.ntk.ntk_guided_scores`), floor((1 - 0.7 -
+  s_c) k) by residual (top cached training loss), and the rest (about random_share = 0.7 of them)
+  uniformly random, as its released sampler splits them. NINT
   refreshes its NTK scores at selections c = 1, 10, 20, ... (`ntk_every` = 10) and sets the share
   there to s_c = ntk_share (0.3) * exp(floor(-c / 10)), holding it in between (0.110 up to c = 19,
   0.041 from 20, 0.015 from 30, ...); below `ntk_min` (1e-3, from c = 60) the NTK part stops.
@@ -271,28 +291,42 @@ def nint(n: int, e: int, **overrides) -> TeacherSpec:
   table = timetable.curriculum(e, warmup, _ratios(o, rounds), lambda r: True,
                                fresh_at=lambda s: fresh and refresh_at(s + 1),
                                ntk_share_at=lambda r: share_at(r + 1))
-  return _spec("nint", n, table, o, random_share=float(share))
+  _check_selection(o)
+  return Recipe(table, recipes.Mix.over(table, n, float(share), o["score_kind"]),
+                score_kind=o["score_kind"])
 
 
-def random_subset(n: int, e: int, like: str = "attent_complex", **overrides) -> TeacherSpec:
+def random_subset(n: int, e: int, like: str = "attent_complex", **overrides) -> Recipe:
   """The control every speed-up must beat: a uniformly random subset on exactly the timetable of the
   preset `like` (default attent_complex; overrides go to it): same epochs, ratios, re-selections and
   re-draws, but no scoring passes. Counts: those of `like`."""
   check_choice("like", like, _LIKE)
   if "method" in overrides:
     raise ValueError("random_subset always selects at random: do not pass method")
-  spec = PRESETS[like](n, e, **overrides)
-  table = dataclasses.replace(spec.timetable, fresh=spec.timetable.fresh & False)
-  return dataclasses.replace(spec, name="random_subset", method="random", timetable=table,
-                             random_share=None, pressure=None, score_kind="loss", source="cached")
+  recipe = PRESETS[like](n, e, **overrides)
+  table = dataclasses.replace(recipe.timetable, fresh=recipe.timetable.fresh & False)
+  rule = recipe.rule
+  if isinstance(rule, (recipes.Mix, recipes.RankSampling)):  # NINT's or online batch's picks, random
+    rule = recipes.TopK.over(table, n)
+  return Recipe(table, dataclasses.replace(rule, method="random", kind="loss"))
 
 
-PRESETS = {
+PRESETS: dict[str, Callable[..., Recipe]] = {
     "full_data": full_data, "attent_simple": attent_simple, "attent_complex": attent_complex,
     "int": int_, "grant_b": grant_b, "grant_s": grant_s, "infobatch": infobatch,
     "random_subset": random_subset, "online_batch": online_batch, "nint": nint,
 }
 _LIKE = ("attent_simple", "attent_complex", "int", "grant_b", "grant_s", "online_batch", "nint")
+
+
+def register(name: str, preset: Callable[..., Recipe]) -> None:
+  """Adds `preset(n, e, **overrides) -> Recipe` to `PRESETS` under `name` (a new name: ValueError
+  for one already taken), so that `make_teacher(name, ...)` builds it."""
+  if not isinstance(name, str) or not name:
+    raise ValueError(f"name must be a non-empty string, got {name!r}")
+  if name in PRESETS:
+    raise ValueError(f"a preset named {name!r} exists already: {tuple(PRESETS)}")
+  PRESETS[name] = preset
 
 
 def make_teacher(name: str, *, pool_size: int, total_epochs: int, **overrides) -> Teacher:
@@ -302,4 +336,11 @@ def make_teacher(name: str, *, pool_size: int, total_epochs: int, **overrides) -
   check_choice("name", name, tuple(PRESETS))
   pool_size = check_int("pool_size", pool_size, 1)
   total_epochs = check_int("total_epochs", total_epochs, 1)
-  return Teacher(PRESETS[name](pool_size, total_epochs, **overrides))
+  recipe = PRESETS[name](pool_size, total_epochs, **overrides)
+  if not isinstance(recipe, Recipe):
+    raise ValueError(f"preset {name!r} must return a selection.Recipe, got {type(recipe).__name__}")
+  if recipe.timetable.total_epochs != total_epochs:
+    raise ValueError(f"preset {name!r} returned a timetable of {recipe.timetable.total_epochs} "
+                     f"epochs for total_epochs={total_epochs}")
+  check_choice("score_kind", recipe.score_kind, SCORE_KINDS)
+  return Teacher(name, pool_size, recipe)

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from attent_jax.selection import sharded
-from attent_jax.selection.schedules import check_choice
+from attent_jax.checks import require_choice
 
 METHODS = ("hard", "soft", "random")
 NORMALIZERS = ("softmax", "sigmoid")
@@ -37,19 +37,25 @@ NORMALIZERS = ("softmax", "sigmoid")
 
 def check_selection_args(method: str, temperature: float, normalize: str) -> None:
   """Raises ValueError for an unknown method or normaliser, or a temperature that is not > 0."""
-  check_choice("method", method, METHODS)
-  check_choice("normalize", normalize, NORMALIZERS)
+  require_choice("method", method, METHODS)
+  require_choice("normalize", normalize, NORMALIZERS)
   if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
       math.isfinite(temperature) and temperature > 0):
     raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
 
 
-def _check_call(scores, method: str, key, temperature: float, normalize: str) -> None:
+def _check_call(scores, method: str, key, temperature: float, normalize: str) -> jax.Array:
+  """`scores` as a float32 array (lists and numpy arrays welcome), after checking the arguments."""
+  if not isinstance(scores, jax.Array):
+    scores = np.asarray(scores)
+    if not (np.issubdtype(scores.dtype, np.number) or scores.dtype == bool):
+      raise ValueError(f"scores must be numbers, got dtype {scores.dtype}")
   if jnp.ndim(scores) != 1:
     raise ValueError(f"scores must be a 1-D array f32[N], got shape {jnp.shape(scores)}")
   check_selection_args(method, temperature, normalize)
   if method != "hard" and key is None:
     raise ValueError(f"method {method!r} needs a PRNG key: pass key=jax.random.key(...)")
+  return jnp.asarray(scores, jnp.float32)
 
 
 def selection_keys(
@@ -118,7 +124,7 @@ def rank(
   Same arguments and semantics as `select`. Output replicated (a sharded input is all-gathered once).
   Jittable (method, temperature, normalize static). Raises ValueError on bad arguments.
   """
-  _check_call(scores, method, key, temperature, normalize)
+  scores = _check_call(scores, method, key, temperature, normalize)
   noise = None if method == "hard" else gumbel_like(key, scores)
   return _rank(scores, noise, method=method, temperature=float(temperature), normalize=normalize)
 
@@ -127,7 +133,7 @@ def select(
     scores: jax.Array, k: int, *, method: str = "hard", key: jax.Array | None = None,
     temperature: float = 1.0, normalize: str = "softmax", impl: str | None = None,
 ) -> jax.Array:
-  """Indices int32[k] of k distinct examples chosen from `scores` f32[N].
+  """Indices int32[k] of k distinct examples chosen from `scores` f32[N] (an array or a list).
 
   method: "hard" the k largest scores in descending order, ties to the lower index; "soft" Gumbel-top-k
   over log(normalize(scores)) / temperature with normalize "softmax" or "sigmoid"; "random" k indices
@@ -139,8 +145,8 @@ def select(
   the single-device one. Equals `rank(scores, ...)[:k]` for the same arguments. Raises ValueError on bad
   arguments (unknown method/normalize/impl, k outside [0, N], temperature <= 0, missing key).
   """
-  _check_call(scores, method, key, temperature, normalize)
-  impl = sharded.DEFAULT_IMPL if impl is None else check_choice("impl", impl, sharded.IMPLS)
+  scores = _check_call(scores, method, key, temperature, normalize)
+  impl = sharded.DEFAULT_IMPL if impl is None else require_choice("impl", impl, sharded.IMPLS)
   size = jnp.shape(scores)[0]
   if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= size:
     raise ValueError(f"k must be an int in [0, pool size {size}], got {k!r}")

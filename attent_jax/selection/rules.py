@@ -53,7 +53,11 @@ def kept_first(perm_N: jax.Array, kept_N: jax.Array) -> jax.Array:
 
 
 def pool(keys_N: jax.Array, count: jax.Array, k_max: int, impl: str) -> jax.Array:
-  """Pool-wide top-`count` by key (count <= k_max, k_max static): one global top-k of k_max."""
+  """Pool-wide top-`count` by key (count <= k_max, k_max static), ties to the lower index. On keys
+  sharded over a mesh axis: `sharded.top_count_mask` (no key leaves its device; `impl` unused), the
+  mask then replicated; otherwise one `lax.top_k` of k_max."""
+  if sharded.leading_axes(keys_N) is not None:
+    return sharded.replicate(sharded.top_count_mask(keys_N, count))
   top_k = sharded.global_top_k(keys_N, k_max, impl)
   return jnp.zeros(keys_N.shape[0], bool).at[top_k].set(jnp.arange(k_max) < count)
 

@@ -14,31 +14,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from attent_jax.checks import require_choice as check_choice
+from attent_jax.checks import require_int as check_int
+from attent_jax.checks import require_ratio as check_ratio
+
 RATIO_KINDS = ("constant", "linear", "step", "cosine")
 INTERVAL_KINDS = ("dense", "fixed", "incremental", "curriculum")
-
-
-def check_ratio(name: str, value: float) -> float:
-  """Returns `value` as a float, or raises ValueError unless it lies in (0, 1]."""
-  if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-    raise ValueError(f"{name} must be a number in (0, 1], got {value!r}")
-  if not 0.0 < float(value) <= 1.0:
-    raise ValueError(f"{name} must lie in (0, 1], got {value!r}")
-  return float(value)
-
-
-def check_int(name: str, value: int, minimum: int) -> int:
-  """Returns `value` as an int, or raises ValueError unless it is an integer >= `minimum`."""
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-    raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-  return int(value)
-
-
-def check_choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
-  """Returns `value`, or raises ValueError naming `name` and the allowed values."""
-  if value not in allowed:
-    raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-  return value
 
 
 def count_for(ratio: float, size: int) -> int:

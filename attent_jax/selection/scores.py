@@ -34,7 +34,7 @@ def discrepancy(
 ) -> jax.Array:
   """Functional discrepancy ||softmax(logits) - onehot(labels)|| over valid positions: f32[B].
 
-  The norm of dL/dlogits, the quantity greedy nonparametric teaching maximises (PAPER.md). Same shapes
+  The norm of dL/dlogits, the quantity greedy nonparametric teaching maximises. Same shapes
   as `per_example_loss`. Equals `attent_jax.losses.residual_norm(logits, labels, mask)`.
   """
   return losses.residual_norm(logits, labels, mask)

@@ -11,6 +11,13 @@ benchmarks/selection_overhead.md times both on 8 fake CPU devices (N = 60000): a
 the same (k exceeds a shard, so every shard sends all its keys either way); at k = 0.01 N "merge" does
 less work (8 k candidates instead of N). `DEFAULT_IMPL` is therefore "merge".
 
+A third algorithm never moves keys at all: `top_count_mask` finds the count-th largest key by a
+distributed bisection over the bits of an order-preserving uint32 image of the keys (32 rounds of a
+scalar `psum`), breaks ties at the threshold by a second bisection over the example index, and returns
+the kept mask with the keys' sharding. Per device it touches N / devices keys; across devices it sends
+about 32 + log2(N) scalars. The teacher's pool-wide top-k uses it on sharded keys (see
+benchmarks/selection_scale.md).
+
 Sharding is read from the array's type (`jax.typeof(x).sharding`), which names the mesh axes of
 arrays sharded in Explicit mode (the default of `jax.make_mesh`), inside and outside `jit`. Arrays that
 are unsharded, or sharded in Auto mode, take the plain single-device code path; in Auto mode the
@@ -20,6 +27,7 @@ compiler partitions that global computation itself, which is equally exact.
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -77,3 +85,64 @@ def global_top_k(keys_N: jax.Array, k: int, impl: str = DEFAULT_IMPL) -> jax.Arr
   if impl == "merge":
     return _merge_top_k(keys_N, k, *where)
   return jax.lax.top_k(replicate(keys_N), k)[1]
+
+
+def ordered_uint32(keys_N: jax.Array) -> jax.Array:
+  """An order-preserving map f32 -> uint32: a < b (as floats, -inf lowest) iff image(a) < image(b).
+
+  For keys without NaN and with zeros canonicalised (+0.0), as `global_top_k` requires."""
+  bits_N = jax.lax.bitcast_convert_type(keys_N.astype(jnp.float32), jnp.uint32)
+  negative_N = (bits_N >> 31) == 1
+  return jnp.where(negative_N, ~bits_N, bits_N | jnp.uint32(0x80000000))
+
+
+def _threshold_mask(u_n, index_n, count, total, index_bits: int):
+  """Kept bool[n] for the `count` largest of `u_n` (uint32) over all shards, ties to the lower index.
+
+  `total(x)` sums a local int32 scalar over the shards (psum; the identity on one device)."""
+  count = jnp.asarray(count, jnp.int32)
+
+  def value_round(b, prefix):  # the largest t with #(u >= t) >= count, MSB first
+    candidate = prefix | (jnp.uint32(1) << (31 - b).astype(jnp.uint32))
+    at_least = total((u_n >= candidate).sum(dtype=jnp.int32))
+    return jnp.where(at_least >= count, candidate, prefix)
+
+  threshold = jax.lax.fori_loop(0, 32, value_round, jnp.uint32(0))
+  above_n = u_n > threshold
+  need = count - total(above_n.sum(dtype=jnp.int32))  # ties to keep, lowest indices first
+  tied_n = u_n == threshold
+
+  def index_round(b, prefix):  # the largest j with #(tied & index < j) < need
+    candidate = prefix | (jnp.int32(1) << (index_bits - 1 - b))
+    below = total((tied_n & (index_n < candidate)).sum(dtype=jnp.int32))
+    return jnp.where(below < need, candidate, prefix)
+
+  last = jax.lax.fori_loop(0, index_bits, index_round, jnp.int32(0))
+  return above_n | (tied_n & (index_n <= last) & (need > 0))
+
+
+def top_count_mask(keys_N: jax.Array, count: jax.Array) -> jax.Array:
+  """bool[N], True for the `count` largest keys (ties to the lower index): exactly the examples
+  `global_top_k(keys_N, k)[:count]` names, for any k >= count.
+
+  keys_N: f32[N] as for `global_top_k`; count: int32[] (traced is fine), 0 <= count <= N. If
+  `keys_N` is sharded over a mesh axis (Explicit mode), the result has its sharding and no device
+  holds more than its own N / devices keys: the count-th key is found by bisection (see module
+  docstring). Otherwise one `lax.top_k`-free pass of the same bisection on one device. Pure, jittable.
+  """
+  n = keys_N.shape[0]
+  index_bits = max(1, int(n).bit_length())
+  where = leading_axes(keys_N)
+  if where is None:
+    return _threshold_mask(ordered_uint32(keys_N), jnp.arange(n, dtype=jnp.int32), count,
+                           lambda x: x, index_bits)
+  mesh, axes = where
+
+  def local(keys_n, count):
+    local_n = keys_n.shape[0]
+    index_n = jax.lax.axis_index(axes) * local_n + jnp.arange(local_n, dtype=jnp.int32)
+    return _threshold_mask(ordered_uint32(keys_n), index_n, count,
+                           lambda x: jax.lax.psum(x, axes), index_bits)
+
+  return jax.shard_map(local, mesh=mesh, in_specs=(P(axes), P()), out_specs=P(axes))(
+      keys_N, jnp.asarray(count, jnp.int32))

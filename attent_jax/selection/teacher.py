@@ -1,19 +1,18 @@
-"""The teacher: a static recipe (`TeacherSpec`) plus a pytree state (`TeacherState`).
+"""The teacher: a recipe (timetable + pure rule, `recipes.Recipe`) plus a pytree state (`TeacherState`).
 
-Protocol (one call of `next_epoch` per epoch; everything but the two host queries is jittable):
+Protocol (one call of `next_epoch` per epoch; everything but the host queries is jittable):
 
     teacher = selection.make_teacher("attent_complex", pool_size=N, total_epochs=E, **overrides)
-    state = teacher.init(jax.random.key(seed))            # optionally init(key, sharding=NamedSharding)
+    state = teacher.init(seed)                             # optionally init(seed, sharding=NamedSharding)
     for epoch in range(E):
       if teacher.wants_fresh_scores(epoch):                # host bool from the static timetable
         scores = <no-grad pass over all N examples computing teacher.score_kind>
         state = teacher.record(state, indices_N, scores_N, mask_N, kind=teacher.score_kind)
-      state, plan = teacher.next_epoch(state)              # jitted; compiles once for the whole run
-      # train on plan.indices[:plan.count] in that order, in batches (the kept examples come first,
-      # shuffled; group granularities keep each group's examples consecutive); example i's loss is
-      # multiplied by plan.weights[i] (1 except InfoBatch's unbiased reweighting). Inside the jitted
-      # train step, record the step's own per-example losses (free, stale by one update):
-      state = teacher.record(state, batch_indices, batch_losses, batch_mask, kind="loss")
+      state, plan = teacher.next_epoch(state)              # compiles once for the whole run
+      for indices, mask, weights in plan.batches(B):       # the kept examples, in training order
+        # loss = mean over mask of weights * per-example loss; inside the jitted train step, record
+        # the step's own per-example losses (free, stale by one update):
+        state = teacher.record(state, indices, losses, mask, kind="loss")
 
 A "cached" teacher whose score_kind is not "loss" (e.g. "discrepancy") needs the train step to record
 that kind too (`selection.discrepancy` of the step's logits is as free as the loss).
@@ -21,10 +20,9 @@ that kind too (`selection.discrepancy` of the step's logits is as free as the lo
 `kind` is required so that scores of different kinds never mix: recording a kind this teacher does not
 track (`teacher.score_kinds`) is a no-op, so a train step can always record its losses. The cache holds
 the latest recorded score of each example; `age` counts the `next_epoch` calls since (-1: never seen);
-never-seen examples rank ahead of every scored one. `wants_fresh_scores` also accepts the state: it
-then reads the epoch counter, which waits for the computation that produced it (pass the epoch to
-avoid that).
-`teacher.plan(state)` rebuilds the current epoch's plan, for resuming in the middle of an epoch.
+never-seen examples rank ahead of every scored one.
+`teacher.current_plan(state)` rebuilds the current epoch's plan, for resuming in the middle of an epoch.
+Bad inputs raise ValueError; inside `jit` under `selection.jit_checks()` (see `guards`).
 
 Randomness: epoch e uses fold_in(state.key, e), so a teacher restored from a saved state makes exactly
 the selections of an uninterrupted one, on one device or many. State arrays of pool size may be sharded
@@ -33,7 +31,6 @@ over a mesh axis (Explicit mode); `next_epoch` keeps their sharding and returns 
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from typing import NamedTuple
 
@@ -41,13 +38,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from attent_jax.selection import online_batch, ranking, rules, sharded
-from attent_jax.selection.schedules import count_for
+from attent_jax.checks import require_choice
+from attent_jax.selection import guards, rules, sharded
+from attent_jax.selection.plan import Plan
+from attent_jax.selection.recipes import Randomness, Recipe
 from attent_jax.selection.scores import SCORE_KINDS
-from attent_jax.selection.timetable import FULL, SELECT, Timetable
-
-GRANULARITIES = ("pool", "within_batch", "batch", "super_batch")
-SOURCES = ("fresh", "cached")
+from attent_jax.selection.timetable import FULL, SELECT
 
 
 class TeacherState(NamedTuple):
@@ -70,65 +66,14 @@ class TeacherState(NamedTuple):
   key: jax.Array
 
 
-class Plan(NamedTuple):
-  """One epoch's plan. indices int32[N] (train on indices[:count], in order), weights f32[N] (by example
-  index), count int32[], reselected bool[] (a new subset was chosen this epoch: GraNT raises the LR back
-  to its floor then), epoch int32[] (the epoch planned). Replicated."""
-  indices: jax.Array
-  weights: jax.Array
-  count: jax.Array
-  reselected: jax.Array
-  epoch: jax.Array
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class TeacherSpec:
-  """Everything static about a teacher. Built, and its arguments checked, by `presets.make_teacher`.
-
-  score_kind: what the fresh pass computes ("loss", "discrepancy" or "ntk"); source: "fresh" (the
-  timetable asks for scoring passes) or "cached" (training losses only); method/temperature/normalize:
-  as in `ranking.select`; granularity: "pool", "within_batch", "batch" or "super_batch", with
-  group_size the batch (or super-batch) size; prune > 0: InfoBatch's unbiased pruning instead of
-  ranking; random_share not None: NINT's mix of NTK, residual (cached loss) and random picks; impl: the
-  cross-shard top-k ("gather" or "merge"); pressure not None: online batch selection, sampling
-  `count` examples by loss rank with this selection pressure (`online_batch.sampling_keys`).
-  """
-  name: str
-  pool_size: int
-  timetable: Timetable
-  score_kind: str = "loss"
-  source: str = "fresh"
-  method: str = "hard"
-  temperature: float = 1.0
-  normalize: str = "softmax"
-  granularity: str = "pool"
-  group_size: int | None = None
-  prune: float = 0.0
-  random_share: float | None = None
-  impl: str = sharded.DEFAULT_IMPL
-  pressure: float | None = None
-
-
-def _counts(ratio: float, n: int, granularity: str, group_size: int | None) -> tuple[int, ...]:
-  """For one ratio: (examples kept, kept per group, kept of the last group, whole groups kept)."""
-  if granularity == "pool":
-    return count_for(ratio, n), 0, 0, 0
-  if granularity == "batch":  # only the n // group_size full groups compete
-    groups = count_for(ratio, n // group_size)
-    return groups * group_size, 0, 0, groups
-  groups = -(-n // group_size)
-  keep, keep_last = count_for(ratio, group_size), count_for(ratio, n - (groups - 1) * group_size)
-  return keep * (groups - 1) + keep_last, keep, keep_last, 0
-
-
 @functools.partial(jax.jit, static_argnames="kind")
 def _write(state: TeacherState, indices, scores, mask, *, kind: str) -> TeacherState:
   """The scatter behind `Teacher.record` (module-level: one compile shared by all teachers)."""
   cache = state.scores[kind]
-  indices = sharded.replicate(jnp.asarray(indices, jnp.int32).reshape(-1))
-  scores = sharded.replicate(jnp.asarray(scores, jnp.float32).reshape(-1))
-  if mask is not None:  # padded entries go out of bounds and are dropped
-    indices = jnp.where(sharded.replicate(jnp.asarray(mask).reshape(-1)), indices, cache.shape[0])
+  n = cache.shape[0]
+  indices, scores, mask = (sharded.replicate(x) for x in (indices, scores, mask))
+  # padded (and out-of-range, even negative) entries go out of bounds and are dropped
+  indices = jnp.where(mask & (indices >= 0) & (indices < n), indices, n)
   out = jax.typeof(cache).sharding if sharded.leading_axes(cache) is not None else None
   new_scores = cache.at[indices].set(scores, mode="drop", out_sharding=out)
   new_age = state.age[kind].at[indices].set(0, mode="drop", out_sharding=out)
@@ -136,73 +81,52 @@ def _write(state: TeacherState, indices, scores, mask, *, kind: str) -> TeacherS
 
 
 @functools.partial(jax.jit, static_argnames="n")
-def epoch_randomness(key_data: jax.Array, epoch: jax.Array, *, n: int) -> tuple[jax.Array, jax.Array]:
-  """An epoch's random draw from the state's key data: (perm int32[n], uniform f32[n]), replicated.
-
-  `rules.epoch_randomness` of fold_in(key, epoch): compiled once per pool size, for every teacher.
-  """
-  return rules.epoch_randomness(jax.random.wrap_key_data(key_data), epoch, n)
+def epoch_randomness(key_data: jax.Array, epoch: jax.Array, *, n: int) -> Randomness:
+  """An epoch's random draw from the state's key data (`Randomness`: perm int32[n], uniform f32[n]),
+  replicated. `rules.epoch_randomness` of fold_in(key, epoch): compiled once per pool size, for every
+  teacher."""
+  return Randomness(*rules.epoch_randomness(jax.random.wrap_key_data(key_data), epoch, n))
 
 
 class Teacher:
-  """A teacher built from a `TeacherSpec`. Immutable; safe to share; all state lives in TeacherState."""
+  """A teacher: a `Recipe` for a pool of `pool_size` examples. Immutable; safe to share; all state
+  lives in `TeacherState`. Built by `presets.make_teacher`."""
 
-  def __init__(self, spec: TeacherSpec):
-    self.spec = spec
-    n, table = spec.pool_size, spec.timetable
-    kinds = [spec.score_kind] + (["loss"] if spec.random_share is not None else [])
-    self.score_kinds: tuple[str, ...] = tuple(dict.fromkeys(kinds))
-    self.score_kind: str = spec.score_kind
-    self.pool_size, self.total_epochs = n, table.total_epochs
-    counts = np.array([_counts(r, n, spec.granularity, spec.group_size) for r in table.ratio])
-    counts[table.phase == FULL] = (n, 0, 0, 0)
-    # NINT's picks per epoch: round(random_share * count) random, round(ntk_share * count) by NTK
-    # score, the rest by residual (cached loss).
-    rand = np.floor((spec.random_share or 0.0) * counts[:, 0] + 0.5).astype(int)
-    ntk = np.minimum(np.floor(table.ntk_share * counts[:, 0] + 0.5).astype(int), counts[:, 0] - rand)
-    residual = counts[:, 0] - ntk - rand
-    self._expected = counts[:, 0].astype(float)
-    if spec.prune > 0:
-      self._expected = np.where(table.phase == SELECT, n * table.ratio, self._expected)
-    selecting = table.phase == SELECT
-    self._k_max = int(counts[selecting, 0].max()) if selecting.any() else 0
-    # Device tables, one row per epoch plus a final FULL row for calls past the last epoch.
-    pad = lambda a, v: np.append(a, v)  # noqa: E731
-    self._phase = pad(table.phase, FULL).astype(np.int32)
-    self._count = pad(counts[:, 0], n).astype(np.int32)
-    self._keep = pad(counts[:, 1], 0).astype(np.int32)
-    self._keep_last = pad(counts[:, 2], 0).astype(np.int32)
-    self._groups_kept = pad(counts[:, 3], 0).astype(np.int32)
-    self._ntk = pad(ntk, 0).astype(np.int32)
-    self._residual = pad(residual, 0).astype(np.int32)
-    self._plan_jit = jax.jit(self.plan_epoch)
+  def __init__(self, name: str, pool_size: int, recipe: Recipe):
+    self.name, self.recipe, self.pool_size = name, recipe, pool_size
+    self.timetable = table = recipe.timetable
+    self.total_epochs = table.total_epochs
+    self.score_kind: str = recipe.score_kind
+    self.reads: tuple[str, ...] = recipe.kinds_read()
+    self.score_kinds: tuple[str, ...] = tuple(dict.fromkeys((recipe.score_kind, *self.reads)))
+    self._counts = np.where(table.phase == FULL, pool_size, recipe.counts_for(pool_size))
+    self._selects = bool((table.phase == SELECT).any())
+    # One row per epoch plus a final FULL row for calls past the last epoch.
+    self._phase = np.append(table.phase, FULL).astype(np.int32)
+    self._next_epoch_jit = jax.jit(self._plan)
 
   # ---------------------------------------------------------------- host queries
 
-  def _epoch(self, state_or_epoch) -> int:
-    if isinstance(state_or_epoch, TeacherState):
-      return int(np.asarray(state_or_epoch.epoch))
-    return int(state_or_epoch)
-
-  def wants_fresh_scores(self, state_or_epoch: TeacherState | int) -> bool:
-    """Whether the loop should run a fresh scoring pass (of `score_kind`) before this epoch (host)."""
-    epoch = self._epoch(state_or_epoch)
-    return bool(0 <= epoch < self.total_epochs and self.spec.timetable.fresh[epoch])
+  def wants_fresh_scores(self, epoch: int) -> bool:
+    """Whether the loop should run a fresh scoring pass (of `score_kind`) before `epoch` (host)."""
+    return bool(0 <= epoch < self.total_epochs and self.timetable.fresh[epoch])
 
   def expected_count(self, epoch: int) -> int:
     """Examples epoch `epoch` trains on: exact, except InfoBatch's pruned epochs (the expectation when
     half the pool scores below the mean; the true share depends on the scores). Host int."""
     if not 0 <= epoch < self.total_epochs:
       raise ValueError(f"epoch must lie in [0, {self.total_epochs}), got {epoch!r}")
-    return int(round(self._expected[epoch]))
+    return int(round(self._counts[epoch]))
 
   # ---------------------------------------------------------------- state
 
   def init(self, key: jax.Array, sharding: jax.sharding.NamedSharding | None = None) -> TeacherState:
-    """A fresh state: nothing scored, full-pool plan, epoch 0. `key`: a `jax.random.key` (or raw
-    uint32 key data). `sharding` (optional): where to place the pool-size arrays, e.g.
+    """A fresh state: nothing scored, full-pool plan, epoch 0. `key`: an int seed, a `jax.random.key`
+    or raw uint32 key data. `sharding` (optional): where to place the pool-size arrays, e.g.
     NamedSharding(mesh, P("data")); the scalars are then replicated on the same mesh."""
     n = self.pool_size
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+      key = jax.random.key(int(key))
     data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
     state = TeacherState(
         scores={k: jnp.zeros(n, jnp.float32) for k in self.score_kinds},
@@ -221,98 +145,89 @@ class Teacher:
 
   def record(self, state: TeacherState, indices: jax.Array, scores: jax.Array,
              mask: jax.Array | None = None, *, kind: str) -> TeacherState:
-    """Writes `scores` f32[B] of kind `kind` for examples `indices` int32[B] where `mask` bool[B] is
+    """Writes `scores` f32[B] of kind `kind` for examples `indices` int[B] where `mask` bool[B] is
     True (padded entries are not written; indices within a call should be distinct). Sets their age to
     0. A kind this teacher does not track is ignored. A scatter: cheap, pure, jittable (call it inside
-    the train step); keeps the cache's sharding. Raises ValueError for an unknown kind."""
-    if kind not in SCORE_KINDS:
-      raise ValueError(f"kind must be one of {SCORE_KINDS}, got {kind!r}")
+    the train step); keeps the cache's sharding.
+
+    Raises ValueError for an unknown kind, float indices or mismatched lengths, and, on concrete
+    inputs, for a masked-in index outside [0, pool_size) or a non-finite score. Traced, those two are
+    checkify checks under `selection.jit_checks()`; without it, out-of-range entries are dropped
+    (see `guards`)."""
+    require_choice("kind", kind, SCORE_KINDS)
+    indices = guards.integer_indices(indices)
+    scores = jnp.asarray(scores, jnp.float32).reshape(-1)
+    mask = jnp.ones(indices.shape, bool) if mask is None else jnp.asarray(mask, bool).reshape(-1)
+    if not indices.shape == scores.shape == mask.shape:
+      raise ValueError(f"indices, scores and mask must have one length, got shapes {indices.shape}, "
+                       f"{scores.shape}, {mask.shape}")
+    guards.check_record(indices, scores, mask, self.pool_size)
     if kind not in self.score_kinds:
       return state
     return _write(state, indices, scores, mask, kind=kind)
 
   # ---------------------------------------------------------------- planning
 
-  def plan(self, state: TeacherState) -> Plan:
-    """The plan `next_epoch` last returned, rebuilt from the state (to resume inside an epoch)."""
-    epoch = jnp.maximum(state.epoch - 1, 0)
-    return Plan(sharded.replicate(state.order), sharded.replicate(state.weights), state.count,
-                jnp.asarray(self._phase)[epoch] == SELECT, epoch)
+  # ---------------------------------------------------------------- planning
 
-  def _selection(self, state: TeacherState, epoch, perm_N, uniform_N):
-    """(kept bool[N], weights f32[N]) of a SELECT epoch, by the spec's rule."""
-    spec, n = self.spec, self.pool_size
-    seen = {k: state.age[k] >= 0 for k in self.score_kinds}
-    ranked = {k: jnp.where(seen[k], state.scores[k], jnp.inf) for k in self.score_kinds}
-    ones = jnp.ones(n, jnp.float32)
-    count = jnp.asarray(self._count)[epoch]
-    if spec.prune > 0:
-      return rules.unbiased_prune(state.scores[spec.score_kind], seen[spec.score_kind], spec.prune,
-                                  uniform_N)
-    noise_N = rules.gumbel(uniform_N)
-    if spec.random_share is not None:
-      kept = rules.mixed(ranking.selection_keys(ranked[spec.score_kind], "hard"),
-                         ranking.selection_keys(ranked["loss"], "hard"),
-                         ranking.selection_keys(ranked["loss"], "random", noise=noise_N),
-                         jnp.asarray(self._ntk)[epoch], jnp.asarray(self._residual)[epoch], count)
-      return kept, ones
-    scores = ranked[spec.score_kind]
-    if spec.pressure is not None:
-      keys = online_batch.sampling_keys(scores, spec.pressure, noise_N)
-      return rules.pool(keys, count, self._k_max, spec.impl), ones
-    if spec.granularity == "batch":
-      kept = rules.whole_groups(scores, perm_N, spec.group_size, jnp.asarray(self._groups_kept)[epoch],
-                                spec.method, noise_N, spec.temperature, spec.normalize)
-      return kept, ones
-    keys = ranking.selection_keys(scores, spec.method, None, spec.temperature, spec.normalize,
-                                  noise=noise_N)
-    if spec.granularity == "pool":
-      return rules.pool(keys, count, self._k_max, spec.impl), ones
-    kept = rules.within_groups(keys, perm_N, spec.group_size, jnp.asarray(self._keep)[epoch],
-                               jnp.asarray(self._keep_last)[epoch])
-    return kept, ones
+  def check_state(self, state: TeacherState) -> None:
+    """Guards of `next_epoch` (see `guards`): the epoch to plan is inside the timetable, and a subset
+    epoch that ranks by score has some score of each kind it reads (else every example ties as unseen
+    and the subset is the first ids). Concrete state: ValueError (reads two scalars off the device).
+    Traced: checkify checks under `selection.jit_checks()`, else nothing."""
+    guards.check_epoch(state.epoch, self.total_epochs)
+    if not (self.reads and self._selects):
+      return
+    epoch = jnp.clip(state.epoch, 0, self.total_epochs)
+    selects = jnp.asarray(self._phase)[epoch] == SELECT
+    for kind in self.reads:
+      guards.check_scored(selects, jnp.any(state.age[kind] >= 0), kind)
 
   def next_epoch(self, state: TeacherState) -> tuple[TeacherState, Plan]:
-    """Plans epoch `state.epoch` and advances the counter. Two compiled calls: the epoch's random
-    draw (`epoch_randomness`, one compile per pool size, shared by all teachers) and the plan (one
-    compile per teacher for the whole run). Equal to `next_epoch_fn`, which is the same as one pure,
-    jittable function."""
-    perm_N, uniform_N = epoch_randomness(state.key, state.epoch, n=self.pool_size)
-    return self._plan_jit(state, perm_N, uniform_N)
+    """Plans epoch `state.epoch` and advances the counter: the planning entry point. Pure.
 
-  def next_epoch_fn(self, state: TeacherState) -> tuple[TeacherState, Plan]:
-    """`next_epoch` as one pure function of the state (jit it, or call it inside your own jit)."""
-    perm_N, uniform_N = epoch_randomness(state.key, state.epoch, n=self.pool_size)
-    return self.plan_epoch(state, perm_N, uniform_N)
-
-  def plan_epoch(self, state: TeacherState, perm_N: jax.Array, uniform_N: jax.Array
-                 ) -> tuple[TeacherState, Plan]:
-    """The deterministic part of `next_epoch`, given the epoch's random draw. Pure, jittable.
-
-    Shapes never depend on the epoch (ratios are table lookups, the kept count a traced int), so one
-    compile serves the whole run. Calls past the last epoch plan full-data epochs.
+    Called outside `jit`, it checks the state (`check_state`) and runs two compiled calls: the epoch's
+    random draw (`epoch_randomness`, one compile per pool size, shared by all teachers) and the plan
+    (one compile per teacher for the whole run). Inside `jit` (e.g. `jax.jit(teacher.next_epoch)`) it
+    traces the same computation. Shapes never depend on the epoch (ratios are table lookups, the kept
+    count a traced int). Past the last epoch: ValueError outside jit; inside, full-data epochs (or a
+    checkify error under `selection.jit_checks()`).
     """
+    self.check_state(state)
+    randomness = epoch_randomness(state.key, state.epoch, n=self.pool_size)
+    if guards.is_traced(state.epoch):
+      return self._plan(state, randomness)
+    return self._next_epoch_jit(state, randomness)
+
+  def current_plan(self, state: TeacherState) -> Plan:
+    """The plan `next_epoch` last returned, rebuilt from the state (to resume inside an epoch)."""
+    epoch = jnp.maximum(state.epoch - 1, 0)
+    order = sharded.replicate(state.order)
+    return Plan(order, sharded.replicate(state.weights)[order], state.count,
+                jnp.asarray(self._phase)[epoch] == SELECT, epoch)
+
+  def _plan(self, state: TeacherState, randomness: Randomness) -> tuple[TeacherState, Plan]:
+    """The deterministic part of `next_epoch`, given the epoch's random draw."""
     n = self.pool_size
     epoch = jnp.clip(state.epoch, 0, self.total_epochs)
     phase = jnp.asarray(self._phase)[epoch]
-    if self._k_max > 0 or self.spec.prune > 0:
-      selected, selected_weights = self._selection(state, epoch, perm_N, uniform_N)
+    if self._selects:
+      seen = {k: state.age[k] >= 0 for k in self.score_kinds}
+      selected, selected_weights = self.recipe.rule(state.scores, seen, randomness, epoch)
     else:  # this timetable never selects
       selected, selected_weights = jnp.ones(n, bool), jnp.ones(n, jnp.float32)
     previous = rules.prefix_mask(sharded.replicate(state.order), state.count)
     kept = jnp.where(phase == FULL, True, jnp.where(phase == SELECT, selected, previous))
     weights = jnp.where(phase == FULL, 1.0, jnp.where(
-        phase == SELECT, selected_weights, sharded.replicate(state.weights)))
-    order = rules.kept_first(perm_N, kept)
+        phase == SELECT, selected_weights, sharded.replicate(state.weights))).astype(jnp.float32)
+    order = rules.kept_first(randomness.perm, kept)
     count = kept.sum(dtype=jnp.int32)
     age = {k: jnp.where(a >= 0, a + 1, a) for k, a in state.age.items()}
     new_state = state._replace(
         age=age, order=sharded.like(order, state.order), weights=sharded.like(weights, state.weights),
         count=count, epoch=state.epoch + 1)
-    return new_state, Plan(order, weights.astype(jnp.float32), count, phase == SELECT, epoch)
+    return new_state, Plan(order, weights[order], count, phase == SELECT, epoch)
 
   def __repr__(self) -> str:
-    spec = self.spec
-    return (f"Teacher({spec.name!r}, pool_size={spec.pool_size}, total_epochs={self.total_epochs}, "
-            f"score_kind={spec.score_kind!r}, source={spec.source!r}, method={spec.method!r}, "
-            f"granularity={spec.granularity!r})")
+    return (f"Teacher({self.name!r}, pool_size={self.pool_size}, total_epochs={self.total_epochs}, "
+            f"score_kind={self.score_kind!r}, rule={self.recipe.rule!r})")

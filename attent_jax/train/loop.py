@@ -89,9 +89,11 @@ def _checkpoint(checkpointer, state, teacher_state, position: Position, log: Ste
   checkpointer.save(int(state.step), {"state": state, "teacher": teacher_state}, position.meta())
 
 
-def _epoch_record(plan_rows: phases.PlanRows, state, position: Position) -> dict:
-  return {"epoch": position.epoch + 1, "step": int(state.step), "examples": plan_rows.count,
-          "selection_crc32": zlib.crc32(plan_rows.indices.tobytes())}
+def _epoch_record(plan, state, position: Position) -> dict:
+  count = int(plan.count)
+  trained = np.asarray(jax.device_get(plan.indices), np.int32)[:count]
+  return {"epoch": position.epoch + 1, "step": int(state.step), "examples": count,
+          "selection_crc32": zlib.crc32(trained.tobytes())}
 
 
 def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
@@ -109,9 +111,9 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "flipped_labels.json").write_text(json.dumps(
         {"indices": np.flatnonzero(exp.train_pool.arrays["label_flipped"]).tolist()}))
-  state = init_state(exp.task, exp.optimizer, config.seed)
+  rules = sharding_lib.rules_for(train.fsdp)
+  state = init_state(exp.task, exp.optimizer, config.seed, mesh=exp.mesh, rules=rules)  # Sharded.
   teacher_state = exp.teacher.init(jax.random.fold_in(jax.random.key(config.seed), 0x7EAC))
-  rules = sharding_lib.FSDP_RULES if train.fsdp else sharding_lib.DATA_PARALLEL_RULES
   steps = steps_lib.CompiledSteps(exp.task, exp.optimizer, exp.teacher, exp.mesh, state,
                                   teacher_state, rules,
                                   host_learning_rate=exp.epoch_learning_rates is not None)
@@ -151,15 +153,15 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
             with clock.measure("score"):
               teacher_state = phases.score_pool(exp, steps, state, teacher_state, irreducible)
           with clock.measure("select"):
+            exp.teacher.check_state(teacher_state)  # clear errors (see selection.guards)
             teacher_state, plan = steps.next_epoch(teacher_state)
             position.batch_in_epoch = 0
         else:  # Resumed inside an epoch: its plan lives in the teacher's state.
           plan = steps.current_plan(teacher_state)
-        plan_rows = phases.PlanRows.of(plan)
 
         with clock.measure("train"):
           for state, teacher_state in phases.train_batches(
-              exp, steps, state, teacher_state, plan_rows, position.batch_in_epoch, log, position.epoch):
+              exp, steps, state, teacher_state, plan, position.batch_in_epoch, log, position.epoch):
             position.batch_in_epoch += 1
             step = int(state.step)
             if preemption.reached(step) or step == train.stop_after_step:
@@ -176,7 +178,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
         if stopped:
           break
 
-        record = _epoch_record(plan_rows, state, position)
+        record = _epoch_record(plan, state, position)
         last = position.epoch + 1 == train.epochs
         if (position.epoch + 1) % train.eval_every_epochs == 0 or last:
           with clock.measure("eval"):

@@ -7,7 +7,6 @@ states: nothing here keeps state between calls except `StepLog`'s buffer of unch
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import jax
@@ -22,24 +21,6 @@ from attent_jax.train.steps import CompiledSteps
 
 class NonFiniteLossError(FloatingPointError):
   """A training loss was NaN or inf. Names the step and the examples; no checkpoint holds the result."""
-
-
-@dataclasses.dataclass(frozen=True)
-class PlanRows:
-  """An epoch's plan on the host: the examples to train on, in training order, with their loss weights.
-
-  indices int32[count], weights f32[count] (the same order), count int.
-  """
-  indices: np.ndarray
-  weights: np.ndarray
-  count: int
-
-  @classmethod
-  def of(cls, plan) -> PlanRows:
-    count = int(plan.count)
-    indices = np.asarray(plan.indices)[:count]
-    # Plan weights are indexed by example; training wants them in training order.
-    return cls(indices, np.asarray(plan.weights)[indices], count)
 
 
 def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state,
@@ -58,6 +39,10 @@ def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state,
       scores = scores - scores.mean(dtype=np.float64)
     if kind == "reducible_loss":
       scores = scores - irreducible
+  if not np.isfinite(scores).all():  # a non-finite score cannot be ranked (selection.guards)
+    bad = np.flatnonzero(~np.isfinite(scores))
+    raise NonFiniteLossError(f"the fresh scoring pass gave non-finite {kind!r} scores for "
+                             f"{len(bad)} examples (pool indices): {bad[:20].tolist()}")
   return steps.record_pool(teacher_state, np.arange(pool.size, dtype=np.int32),
                            scores.astype(np.float32), np.ones(pool.size, bool))
 
@@ -109,27 +94,29 @@ class StepLog:
     self.bar.set_postfix(loss=f"{float(fetched[-1][2]['loss']):.4f}", epoch=epoch)
 
 
-def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, plan: PlanRows,
+def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, plan,
                   first_batch: int, log: StepLog, epoch: int) -> Iterator[tuple]:
-  """Trains on the plan's batches from `first_batch` on, yielding (state, teacher_state) after each
+  """Trains on the plan's batches (`selection.Plan.batches`: the kept examples once each, in training
+  order, with their loss weights) from `first_batch` on, yielding (state, teacher_state) after each
   step; the caller may stop early (the states it last received are then the current ones).
 
   Under schedule_over="epochs" each step is fed its LR from `exp.epoch_learning_rates(epoch,
   batches)`, a function of the plan alone, so a run resumed at `first_batch` feeds the same values."""
-  batch_size, batches = exp.batcher.batch_size, exp.batcher.num_batches(plan.count)
+  batches = plan.num_batches(exp.batcher.batch_size)
   rates = (exp.epoch_learning_rates(epoch, batches) if exp.epoch_learning_rates is not None
            and batches > 0 else None)
-  for batch_index in range(first_batch, batches):
-    rows = slice(batch_index * batch_size, (batch_index + 1) * batch_size)
-    batch = exp.batcher.batch(plan.indices[rows], plan.weights[rows])
+  for batch_index, (indices, mask, weights) in enumerate(
+      plan.batches(exp.batcher.batch_size, start=first_batch), start=first_batch):
+    batch = exp.batcher.batch(indices, weights, mask)
     lr = () if rates is None else (np.float32(rates[batch_index]),)
     state, teacher_state, step_metrics = steps.train(state, teacher_state, batch, *lr)
-    log.add(int(state.step), plan.indices[rows], step_metrics, epoch)
+    log.add(int(state.step), indices[mask], step_metrics, epoch)
     yield state, teacher_state
 
 
 def evaluate(exp: Experiment, steps: CompiledSteps, state) -> dict[str, float]:
-  """The task's metrics on the whole eval split (+ the linear probe's accuracy where configured)."""
+  """The task's metrics on the whole eval split (+ the linear probe's accuracy where configured, + the
+  kind's host-side metrics, e.g. exact match of greedy generations)."""
   sums = None
   for batch in exp.eval_batcher.batches(np.arange(exp.eval_pool.size, dtype=np.int32)):
     batch_sums = steps.evaluate(state, batch)
@@ -141,4 +128,6 @@ def evaluate(exp: Experiment, steps: CompiledSteps, state) -> dict[str, float]:
         exp.task.encode_fn, exp.task.combine(state.params, state.frozen), exp.train_pool,
         exp.eval_pool, train_examples=probe.train_examples, eval_examples=probe.eval_examples,
         batch_size=exp.config.train.eval_batch_size)
+  if exp.host_eval is not None:
+    metrics.update(exp.host_eval(exp.task.combine(state.params, state.frozen)))
   return metrics

@@ -15,7 +15,7 @@ from jax.sharding import NamedSharding, PartitionSpec as P
 from attent_jax import sharding as sharding_lib
 from attent_jax.selection import scores as scores_lib
 from attent_jax.tasks import Task
-from attent_jax.train.state import TrainState, step_key
+from attent_jax.train.state import TrainState, state_shardings, step_key
 
 
 def _weighted_mean(losses_B: jax.Array, batch) -> jax.Array:
@@ -59,18 +59,6 @@ def train_step_fn(task: Task, optimizer: optax.GradientTransformation, teacher, 
   if host_learning_rate:
     return train_step
   return lambda state, teacher_state, batch: train_step(state, teacher_state, batch)
-
-
-def state_shardings(state: TrainState, optimizer, mesh, rules) -> TrainState:
-  """Shardings of a TrainState: params and their optimizer moments by rule, everything else replicated."""
-  replicated = sharding_lib.replicated(mesh)
-  params_sharding = sharding_lib.param_shardings(state.params, mesh, rules)
-  opt_sharding = optax.tree_map_params(
-      optimizer, lambda _, sharding: sharding, state.opt_state, params_sharding,
-      transform_non_params=lambda _: replicated)
-  return TrainState(params=params_sharding,
-                    frozen=sharding_lib.param_shardings(state.frozen, mesh, rules),
-                    opt_state=opt_sharding, step=replicated, rng=replicated)
 
 
 class CompiledSteps:
@@ -117,8 +105,8 @@ class CompiledSteps:
     self.evaluate = jax.jit(evaluate, in_shardings=(self.state_sharding, batch),
                             out_shardings=replicated)
     self.record_pool = jax.jit(record_pool, donate_argnums=0, out_shardings=self.teacher_sharding)
-    self.next_epoch = jax.jit(teacher.next_epoch_fn, out_shardings=(self.teacher_sharding, replicated))
-    self.current_plan = jax.jit(teacher.plan, out_shardings=replicated)
+    self.next_epoch = jax.jit(teacher.next_epoch, out_shardings=(self.teacher_sharding, replicated))
+    self.current_plan = jax.jit(teacher.current_plan, out_shardings=replicated)
 
   def compile(self, state: TrainState, teacher_state, train_batch, eval_batch, *,
               fresh_scores: bool, pool_size: int) -> None:

@@ -51,3 +51,18 @@ def test_bad_batches_are_errors(digits):
     data.Batcher(digits, 4).batch(np.arange(5))
   with pytest.raises(IndexError):
     data.Batcher(digits, 4).batch(np.array([digits.size]))
+
+
+def test_plan_batches_feed_the_batcher_as_padded_batches(digits):
+  indices = np.array([5, 9, 2, 0, 0, 0, 0, 0], np.int32)  # a plan's last batch: 3 real rows
+  mask = np.arange(8) < 3
+  weights = np.array([1.0, 2.0, 1.0, 0, 0, 0, 0, 0], np.float32)
+  batch = data.Batcher(digits, 8).batch(indices, weights, mask)
+  np.testing.assert_array_equal(batch["mask"], mask)
+  np.testing.assert_array_equal(batch["weight"], weights)
+  np.testing.assert_array_equal(batch["index"], indices)
+  np.testing.assert_array_equal(batch["label"][:3], digits.arrays["label"][[5, 9, 2]])
+  with pytest.raises(ValueError, match="batch_size=8 rows"):
+    data.Batcher(digits, 8).batch(indices[:4], None, mask[:4])
+  with pytest.raises(IndexError):
+    data.Batcher(digits, 8).batch(np.where(mask, 10**6, 0), None, mask)

@@ -1,6 +1,10 @@
 """8 fake devices give exactly the 1-device answer: select, rank and every teacher granularity."""
 
+import math
+import re
+
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -64,3 +68,48 @@ def test_init_rejects_a_pool_that_does_not_split_over_the_shards(data_sharding):
   t = selection.make_teacher("int", pool_size=100, total_epochs=3)
   with pytest.raises(ValueError, match="pool_size 100 must be a multiple of the 8 shards"):
     t.init(jax.random.key(0), data_sharding)
+
+
+@settings(max_examples=20, deadline=None)
+@given(values=st.lists(st.sampled_from((0.0, -0.0, 1.0, -2.5, 3e38, -1e-30, np.inf, -np.inf, np.nan)),
+                       min_size=N, max_size=N), count=st.integers(0, N))
+def test_bisection_top_count_mask_equals_top_k_on_one_and_eight_devices(data_sharding, values, count):
+  keys = selection.selection_keys(jnp.asarray(np.array(values, np.float32)), "hard")
+  expected = np.zeros(N, bool)
+  expected[np.asarray(jax.lax.top_k(keys, N)[1])[:count]] = True
+  mask = _top_count_mask(keys, count)
+  np.testing.assert_array_equal(mask, expected)
+  sharded = _top_count_mask(jax.device_put(keys, data_sharding), count)
+  np.testing.assert_array_equal(sharded, expected)
+  assert sharded.sharding.spec == P("data")
+
+
+_top_count_mask = jax.jit(selection.sharded.top_count_mask)
+
+
+def _largest_buffer(compiled) -> int:
+  """Elements of the largest array shape in a compiled (partitioned, per-device) program."""
+  shapes = re.findall(r"\[([\d,]+)\]", compiled.as_text())
+  return max(math.prod(int(d) for d in shape.split(",")) for shape in shapes)
+
+
+def test_sharded_selection_step_holds_no_pool_sized_buffer(data_sharding):
+  n = 2**16
+  mesh = data_sharding.mesh
+
+  def selection_step(scores, seen, count):  # the teacher's pool rule on a sharded cache
+    keys = selection.selection_keys(jnp.where(seen, scores, jnp.inf), "hard")
+    return selection.top_count_mask(keys, count)
+
+  args = (jax.ShapeDtypeStruct((n,), jnp.float32, sharding=data_sharding),
+          jax.ShapeDtypeStruct((n,), jnp.bool_, sharding=data_sharding),
+          jax.ShapeDtypeStruct((), jnp.int32, sharding=jax.sharding.NamedSharding(mesh, P())))
+  compiled = jax.jit(selection_step).lower(*args).compile()
+  assert _largest_buffer(compiled) <= n // 8
+  memory = compiled.memory_analysis()
+  per_device = (memory.argument_size_in_bytes + memory.output_size_in_bytes
+                + memory.temp_size_in_bytes)
+  assert per_device < 4 * n, memory  # less than one replicated f32 copy of the pool
+  gathered = jax.jit(lambda keys: selection.global_top_k(keys, n // 2, "gather")).lower(
+      args[0]).compile()
+  assert _largest_buffer(gathered) >= n  # the replicated design does hold the whole pool

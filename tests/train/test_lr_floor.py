@@ -52,18 +52,18 @@ def test_floor_never_exceeds_the_peak_during_warmup():
 
 def test_grant_presets_enable_the_floor_in_make_optimizer():
   t = selection.make_teacher("grant_b", pool_size=64, total_epochs=40, batch_size=8)
-  assert t.spec.timetable.lr_floor == 0.5
-  assert selection.make_teacher("int", pool_size=64, total_epochs=4).spec.timetable.lr_floor is None
+  assert t.timetable.lr_floor == 0.5
+  assert selection.make_teacher("int", pool_size=64, total_epochs=4).timetable.lr_floor is None
   control = selection.make_teacher("random_subset", like="grant_b", pool_size=64, total_epochs=40,
                                    batch_size=8)
-  assert control.spec.timetable.lr_floor == 0.5  # the control keeps the whole timetable
+  assert control.timetable.lr_floor == 0.5  # the control keeps the whole timetable
   config = ml_collections.ConfigDict({"train": {
       "learning_rate": 0.01, "warmup_steps": 0, "min_learning_rate_ratio": 0.0, "grad_clip": 0.0,
       "weight_decay": 0.0}})
   steps = tuple(int(np.ceil(t.expected_count(e) / 8)) for e in range(40))
   _, plain = experiment.make_optimizer(config, steps)
-  _, floored = experiment.make_optimizer(config, steps, t.spec.timetable)
-  raises = lr_floor.raise_steps(t.spec.timetable.phase == SELECT, steps)
+  _, floored = experiment.make_optimizer(config, steps, t.timetable)
+  raises = lr_floor.raise_steps(t.timetable.phase == SELECT, steps)
   assert len(raises) > 3
   last = int(raises[-1])
   assert float(plain(last)) < 0.005 and float(floored(last)) == pytest.approx(0.005)

@@ -34,8 +34,8 @@ def _setup(seed=0):
   params = {"base": {"w": rng.standard_normal((P, P)).astype(np.float32)},
             "lora": {"a": rng.standard_normal((P, R)).astype(np.float32),
                      "b": rng.standard_normal((R, P)).astype(np.float32)}}
-  task = tasks.Task(kind=kinds.get("mae"), apply_fn=_tiny_mae, params=params,
-                    partition=_lora_partition, combine=_lora_combine)
+  task = tasks.Task(kind=kinds.get("mae"), apply_fn=_tiny_mae, init_fn=tasks.given,
+                    init_args=params, partition=_lora_partition, combine=_lora_combine)
   features = {"patches": rng.standard_normal((B, N, P)).astype(np.float32),
               "mask": np.ones(B, bool)}
   return task, params, features
@@ -60,7 +60,8 @@ def test_scores_take_the_trainable_parameters_only_and_accept_dict_outputs():
   scores = pool_ntk_scores(task, trainable, frozen, features, chunk_size=2)
   assert scores.shape == (B,) and scores.dtype == np.float32
   np.testing.assert_allclose(scores, _dense_reference(trainable, frozen, features), rtol=1e-4)
-  everything = pool_ntk_scores(tasks.Task(kind=kinds.get("mae"), apply_fn=_tiny_mae, params=params),
+  everything = pool_ntk_scores(tasks.Task(kind=kinds.get("mae"), apply_fn=_tiny_mae,
+                                          init_fn=tasks.given, init_args=params),
                                params, {}, features, chunk_size=2)
   assert not np.allclose(everything, scores)  # the frozen base would change the kernel
 

@@ -77,10 +77,10 @@ def test_grant_lr_floor_over_epochs_raises_at_the_epoch_after_each_reselection()
       "learning_rate": 0.01, "warmup_steps": 0, "min_learning_rate_ratio": 0.0, "grad_clip": 0.0,
       "weight_decay": 0.0, "schedule_over": "epochs"}})
   _, plain = experiment.make_optimizer(config, (8,) * 40)
-  _, floored = experiment.make_optimizer(config, (8,) * 40, t.spec.timetable)
+  _, floored = experiment.make_optimizer(config, (8,) * 40, t.timetable)
   plain_rates = epoch_schedule.EpochProgressRates(plain, 8)
   rates = epoch_schedule.EpochProgressRates(floored, 8)
-  reselected = [e for e in range(39) if t.spec.timetable.phase[e] == SELECT]
+  reselected = [e for e in range(39) if t.timetable.phase[e] == SELECT]
   late = [e for e in reselected if plain_rates(e + 1, 3)[0] < 0.005]
   assert late  # Some raises happen where the plain schedule is below the floor.
   for epoch in late:

@@ -1,0 +1,263 @@
+"""A teacher's recipe: its timetable (when to select, at what ratio) plus one pure selection rule.
+
+A rule is any pure, jittable callable
+
+    rule(scores, seen, randomness, epoch) -> (kept bool[N], weights f32[N])
+
+  scores      dict kind -> f32[N]: the latest recorded score of each example (0 where never recorded);
+  seen        dict kind -> bool[N]: whether a score of that kind was ever recorded for the example;
+  randomness  `Randomness`: the epoch's random permutation and uniforms (everything a rule may draw);
+  epoch       int32[]: the epoch being planned (index the rule's own per-epoch host tables with it);
+  kept        which examples the epoch trains on; weights: each example's loss weight (by example id).
+
+The teacher calls the rule only on SELECT epochs of the timetable; shapes never depend on the epoch, so
+one compile serves the whole run. The rules below are the presets' (frozen dataclasses, so that a
+preset's rule can be varied with `dataclasses.replace`, as `random_subset` does); a custom rule can be
+a plain function (README, "Drop the teacher into your own loop"). Inputs may be sharded over a mesh
+axis; the rules gather what they need through `rules` and `sharded`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from attent_jax.selection import online_batch, ranking, rules, sharded
+from attent_jax.selection.schedules import count_for
+from attent_jax.selection.timetable import SELECT, Timetable
+
+
+class Randomness(NamedTuple):
+  """One epoch's random draw: perm int32[N] (a uniform permutation of the pool: the epoch's shuffle,
+  and the cut of group rules) and uniform f32[N] in [0, 1) (per-example draws: Gumbel noise via
+  `rules.gumbel`, InfoBatch's coin flips). Both from fold_in(key, epoch) (`rules.epoch_randomness`)."""
+  perm: jax.Array
+  uniform: jax.Array
+
+
+Rule = Callable[[dict, dict, Randomness, jax.Array], tuple[jax.Array, jax.Array]]
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Recipe:
+  """What a preset returns: `make_teacher` turns it into a `Teacher`.
+
+  timetable   per-epoch phases, fresh-pass flags and ratios (`selection.timetable`);
+  rule        the pure selection rule of SELECT epochs (module docstring);
+  score_kind  what the loop's fresh scoring passes compute ("loss", "discrepancy" or "ntk");
+  reads       score kinds the rule ranks by (tracked in the cache; `next_epoch` refuses to select while
+              one was never recorded). None: the rule's own `reads`, else (score_kind,);
+  counts      host int per epoch: examples a SELECT or REUSE epoch trains on (the expectation for a rule
+              whose count depends on the scores). None: the rule's own `counts`, else
+              count_for(ratio, N) of the timetable's ratio.
+  """
+  timetable: Timetable
+  rule: Rule
+  score_kind: str = "loss"
+  reads: tuple[str, ...] | None = None
+  counts: np.ndarray | None = None
+
+  def kinds_read(self) -> tuple[str, ...]:
+    if self.reads is not None:
+      return tuple(self.reads)
+    return tuple(getattr(self.rule, "reads", (self.score_kind,)))
+
+  def counts_for(self, pool_size: int) -> np.ndarray:
+    if self.counts is not None:
+      return np.asarray(self.counts, float)
+    if hasattr(self.rule, "counts"):
+      return np.asarray(self.rule.counts, float)
+    return np.array([count_for(r, pool_size) for r in self.timetable.ratio], float)
+
+
+def unseen_first(scores: dict, seen: dict, kind: str) -> jax.Array:
+  """f32[N]: the scores of `kind`, +inf where never recorded (never-seen examples rank first)."""
+  return jnp.where(seen[kind], scores[kind], jnp.inf)
+
+
+def _tables(table: Timetable, count: Callable[[float], tuple]) -> np.ndarray:
+  """int32[E, ...]: `count(ratio)` for every epoch of the timetable."""
+  return np.array([count(r) for r in table.ratio], np.int32)
+
+
+def _max_selected(table: Timetable, counts: np.ndarray) -> int:
+  selecting = table.phase == SELECT
+  return int(counts[selecting].max()) if selecting.any() else 0
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TopK:
+  """The top count(ratio) of the pool by `method` keys of the `kind` scores (`ranking`)."""
+  counts: np.ndarray  # int32[E]
+  k_max: int          # static: the largest count of a SELECT epoch (one top-k of that size)
+  kind: str = "loss"
+  method: str = "hard"
+  temperature: float = 1.0
+  normalize: str = "softmax"
+  impl: str = sharded.DEFAULT_IMPL
+
+  @classmethod
+  def over(cls, table: Timetable, n: int, **fields) -> TopK:
+    counts = _tables(table, lambda r: count_for(r, n))
+    return cls(counts, _max_selected(table, counts), **fields)
+
+  @property
+  def reads(self) -> tuple[str, ...]:
+    return () if self.method == "random" else (self.kind,)
+
+  def __call__(self, scores, seen, randomness, epoch):
+    keys_N = ranking.selection_keys(
+        unseen_first(scores, seen, self.kind), self.method, None, self.temperature, self.normalize,
+        noise=rules.gumbel(randomness.uniform))
+    kept_N = rules.pool(keys_N, jnp.asarray(self.counts)[epoch], self.k_max, self.impl)
+    return kept_N, _ones_like(kept_N)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class RankSampling(TopK):
+  """Online batch selection: count(ratio) examples drawn without replacement with probability
+  decaying exponentially in their loss rank, the top one `pressure` times as likely as the last
+  (`online_batch.sampling_keys`, Gumbel-top-k)."""
+  pressure: float = online_batch.DEFAULT_PRESSURE
+
+  @classmethod
+  def of(cls, top_k: TopK, pressure: float) -> RankSampling:
+    """The same counts, kind and top-k implementation as `top_k`, sampled by rank."""
+    fields = {f.name: getattr(top_k, f.name) for f in dataclasses.fields(TopK)}
+    return cls(**fields, pressure=pressure)
+
+  def __call__(self, scores, seen, randomness, epoch):
+    keys_N = online_batch.sampling_keys(unseen_first(scores, seen, self.kind), self.pressure,
+                                        rules.gumbel(randomness.uniform))
+    kept_N = rules.pool(keys_N, jnp.asarray(self.counts)[epoch], self.k_max, self.impl)
+    return kept_N, _ones_like(kept_N)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class WithinGroups:
+  """GraNT-S / online batch selection: the epoch's permutation cut into groups of `group_size`, and
+  the top round(ratio * size) of each group (`rules.within_groups`). keep: int32[E, 2] (per group, in
+  the last group); groups: ceil(N / group_size)."""
+  keep: np.ndarray
+  group_size: int
+  groups: int
+  kind: str = "loss"
+  method: str = "hard"
+  temperature: float = 1.0
+  normalize: str = "softmax"
+
+  @classmethod
+  def over(cls, table: Timetable, n: int, group_size: int, **fields) -> WithinGroups:
+    groups = -(-n // group_size)
+    last = n - (groups - 1) * group_size
+    return cls(_tables(table, lambda r: (count_for(r, group_size), count_for(r, last))),
+               group_size, groups, **fields)
+
+  @property
+  def reads(self) -> tuple[str, ...]:
+    return () if self.method == "random" else (self.kind,)
+
+  @property
+  def counts(self) -> np.ndarray:
+    return self.keep[:, 0] * (self.groups - 1) + self.keep[:, 1]
+
+  def __call__(self, scores, seen, randomness, epoch):
+    keys_N = ranking.selection_keys(
+        unseen_first(scores, seen, self.kind), self.method, None, self.temperature, self.normalize,
+        noise=rules.gumbel(randomness.uniform))
+    keep = jnp.asarray(self.keep)[epoch]
+    kept_N = rules.within_groups(keys_N, randomness.perm, self.group_size, keep[0], keep[1])
+    return kept_N, _ones_like(kept_N)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class WholeGroups:
+  """GraNT-B: the N // group_size full groups of the epoch's permutation ranked by mean score; the top
+  round(ratio * groups) kept (`rules.whole_groups`). groups_kept: int32[E]."""
+  groups_kept: np.ndarray
+  group_size: int
+  kind: str = "loss"
+  method: str = "hard"
+  temperature: float = 1.0
+  normalize: str = "softmax"
+
+  @classmethod
+  def over(cls, table: Timetable, n: int, group_size: int, **fields) -> WholeGroups:
+    return cls(_tables(table, lambda r: count_for(r, n // group_size)), group_size, **fields)
+
+  @property
+  def reads(self) -> tuple[str, ...]:
+    return () if self.method == "random" else (self.kind,)
+
+  @property
+  def counts(self) -> np.ndarray:
+    return self.groups_kept * self.group_size
+
+  def __call__(self, scores, seen, randomness, epoch):
+    kept_N = rules.whole_groups(
+        unseen_first(scores, seen, self.kind), randomness.perm, self.group_size,
+        jnp.asarray(self.groups_kept)[epoch], self.method, rules.gumbel(randomness.uniform),
+        self.temperature, self.normalize)
+    return kept_N, _ones_like(kept_N)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class UnbiasedPrune:
+  """InfoBatch: seen examples scoring below the mean dropped with probability `prune`, the kept ones
+  among them reweighted by 1 / (1 - prune) (`rules.unbiased_prune`). counts: the expectation."""
+  counts: np.ndarray
+  prune: float
+  kind: str = "loss"
+
+  @property
+  def reads(self) -> tuple[str, ...]:
+    return (self.kind,)
+
+  def __call__(self, scores, seen, randomness, epoch):
+    del epoch
+    return rules.unbiased_prune(scores[self.kind], seen[self.kind], self.prune, randomness.uniform)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Mix:
+  """NINT: of count(ratio) picks, floor(ntk_share * count) by top `kind` score (the timetable's
+  ntk_share), floor((1 - random_share - ntk_share) * count) by top cached loss (the residual), and the
+  rest uniformly random (`rules.mixed`), as NINT's released hierarchical sampler splits them.
+  picks: int32[E, 3] (count, by `kind`, by loss)."""
+  picks: np.ndarray
+  kind: str = "ntk"
+
+  @classmethod
+  def over(cls, table: Timetable, n: int, random_share: float, kind: str = "ntk") -> Mix:
+    count = np.array([count_for(r, n) for r in table.ratio])
+    by_kind = np.floor(table.ntk_share * count).astype(int)
+    residual_share = np.maximum(1.0 - random_share - table.ntk_share, 0.0)
+    residual = np.minimum(np.floor(residual_share * count).astype(int), count - by_kind)
+    return cls(np.stack([count, by_kind, residual], 1).astype(np.int32), kind)
+
+  @property
+  def reads(self) -> tuple[str, ...]:
+    return tuple(dict.fromkeys((self.kind, "loss")))
+
+  @property
+  def counts(self) -> np.ndarray:
+    return self.picks[:, 0]
+
+  def __call__(self, scores, seen, randomness, epoch):
+    picks = jnp.asarray(self.picks)[epoch]
+    loss_N = unseen_first(scores, seen, "loss")
+    kept_N = rules.mixed(
+        ranking.selection_keys(unseen_first(scores, seen, self.kind), "hard"),
+        ranking.selection_keys(loss_N, "hard"),
+        ranking.selection_keys(loss_N, "random", noise=rules.gumbel(randomness.uniform)),
+        picks[1], picks[2], picks[0])
+    return kept_N, _ones_like(kept_N)
+
+
+def _ones_like(kept_N: jax.Array) -> jax.Array:
+  return jnp.ones(kept_N.shape, jnp.float32)
