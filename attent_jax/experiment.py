@@ -19,11 +19,13 @@ import ml_collections
 import optax
 
 from attent_jax import data as data_lib
+from attent_jax import epoch_schedule
 from attent_jax import kinds
 from attent_jax import lr_floor
 from attent_jax import selection
 from attent_jax import sharding as sharding_lib
 from attent_jax import tasks as tasks_lib
+from attent_jax.data import label_noise
 from attent_jax.data import sft
 from attent_jax.data import tokenizer as tokenizer_lib
 from attent_jax.models import lora
@@ -45,9 +47,11 @@ class Experiment:
   task: tasks_lib.Task
   teacher: selection.Teacher
   optimizer: optax.GradientTransformation
-  learning_rate: optax.Schedule
+  learning_rate: optax.Schedule      # Over real steps ("steps"), or over nominal steps ("epochs").
   steps_per_epoch: tuple[int, ...]
   fingerprint: dict
+  # schedule_over="epochs": (epoch, batches this epoch) -> f32[batches], the LR each step is fed.
+  epoch_learning_rates: epoch_schedule.EpochProgressRates | None = None
   # Host-side metrics beyond the jitted eval sums (the kind's `make_host_eval`, e.g. exact match of
   # greedy generations): combined params -> {metric: float}; None if the kind has none.
   host_eval: Callable[[Any], dict[str, float]] | None = None
@@ -79,8 +83,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _require(train.warmup_steps >= 0, f"config.train.warmup_steps must be >= 0, got {train.warmup_steps}")
   _require(train.weight_decay >= 0, f"config.train.weight_decay must be >= 0, got {train.weight_decay}")
   _require(train.grad_clip >= 0, f"config.train.grad_clip must be >= 0, got {train.grad_clip}")
+  _require(train.schedule_over in epoch_schedule.SCHEDULE_OVER,
+           f"config.train.schedule_over must be one of {epoch_schedule.SCHEDULE_OVER}, got "
+           f"{train.schedule_over!r}")
   _require(train.checkpoint_every_steps >= 0, "config.train.checkpoint_every_steps must be >= 0")
   _require(config.data.limit >= 0 and config.data.eval_limit >= 0, "config.data limits must be >= 0")
+  _require(0 <= config.data.label_noise < 1,
+           f"config.data.label_noise must be in [0, 1), got {config.data.label_noise}")
   _require(config.data.overlong in sft.OVERLONG,
            f"config.data.overlong must be one of {sft.OVERLONG}, got {config.data.overlong!r}")
   _require(config.eval.generate_examples >= 0,
@@ -179,6 +188,12 @@ def _load_pools(config, model_cfg):
   if train_pool.kind != kinds.get(config.model.kind).pool_kind:
     raise ValueError(f"dataset {data.name} holds {train_pool.kind} examples, which a "
                      f"{config.model.kind} model cannot train on")
+  if data.label_noise > 0:  # The training pool only: evaluation stays clean.
+    labels = train_pool.arrays.get("label")
+    num_classes = getattr(model_cfg, "num_classes", 0) or (int(labels.max()) + 1 if labels is not None
+                                                           else 0)
+    train_pool = label_noise.with_label_noise(train_pool, num_classes, data.label_noise,
+                                              data.label_noise_seed)
   vocab_size = getattr(model_cfg, "vocab_size", None)
   for pool in (train_pool, eval_pool):
     if vocab_size and pool.kind == "tokens" and int(pool.arrays["tokens"].max()) >= vocab_size:
@@ -199,28 +214,59 @@ def make_teacher(config, pool_size: int) -> selection.Teacher:
                                 total_epochs=config.train.epochs, **overrides)
 
 
+def _check_irreducible(config, teacher: selection.Teacher) -> None:
+  """score_kind "reducible_loss" needs config.teacher.irreducible_from and fresh scoring passes."""
+  reducible, source = teacher.score_kind == "reducible_loss", config.teacher.get("irreducible_from", "")
+  if source and not reducible:
+    raise ValueError("config.teacher.irreducible_from is set but the teacher's score_kind is "
+                     f"{teacher.score_kind!r}; set config.teacher.overrides.score_kind='reducible_loss'")
+  if not reducible:
+    return
+  _require(bool(source), "score_kind='reducible_loss' needs config.teacher.irreducible_from (the "
+           "workdir of a finished run of the same model)")
+  if not (pathlib.Path(source) / "final_params").is_dir():
+    raise FileNotFoundError(f"config.teacher.irreducible_from={source!r} is not the workdir of a "
+                            "finished attent_jax run (no final_params/)")
+  _require(any(teacher.wants_fresh_scores(e) for e in range(config.train.epochs)),
+           f"score_kind='reducible_loss' is computed by fresh scoring passes only; teacher "
+           f"{config.teacher.name!r} runs none (set config.teacher.overrides.source='fresh')")
+
+
 def make_optimizer(config, steps_per_epoch, timetable: selection.Timetable | None = None):
   """AdamW on a warmup-cosine schedule over the run's steps; with a `timetable` whose lr_floor is set
-  (GraNT), the LR is raised back to lr_floor * learning_rate after each re-selection epoch."""
+  (GraNT), the LR is raised back to lr_floor * learning_rate after each re-selection epoch.
+
+  config.train.schedule_over="steps": `steps_per_epoch` are the steps the run will take, the schedule
+  decays over their sum and lives inside the optimizer. "epochs": `steps_per_epoch` are a full-data
+  run's (nominal) steps, the schedule decays over their sum minus one (`epoch_schedule`), and the
+  optimizer's own LR is 1: the train step scales its updates by the LR fed from the host.
+  Returns (optimizer, schedule).
+  """
   train = config.train
+  over_epochs = train.get("schedule_over", "steps") == "epochs"
   total_steps = max(sum(steps_per_epoch), 1)
-  warmup = min(train.warmup_steps, max(total_steps - 1, 0))
+  decay_steps = max(total_steps - 1, 1) if over_epochs else total_steps
+  warmup = min(train.warmup_steps, max(decay_steps - 1, 0))
   schedule = optax.warmup_cosine_decay_schedule(
-      init_value=0.0, peak_value=train.learning_rate, warmup_steps=warmup, decay_steps=total_steps,
+      init_value=0.0, peak_value=train.learning_rate, warmup_steps=warmup, decay_steps=decay_steps,
       end_value=train.learning_rate * train.min_learning_rate_ratio)
   if timetable is not None and timetable.lr_floor is not None:
     steps = lr_floor.raise_steps(timetable.phase == SELECT, steps_per_epoch)
     schedule = lr_floor.with_lr_floor(schedule, steps, timetable.lr_floor * train.learning_rate,
                                       total_steps)
   chain = [optax.clip_by_global_norm(train.grad_clip)] if train.grad_clip else []
-  chain.append(optax.adamw(schedule, b1=0.9, b2=0.98, weight_decay=train.weight_decay))
+  chain.append(optax.adamw(1.0 if over_epochs else schedule, b1=0.9, b2=0.98,
+                           weight_decay=train.weight_decay))
   return optax.chain(*chain), schedule
 
 
 def fingerprint(config) -> dict:
   """What a checkpoint belongs to: the model, the data it trains on and the trainable set."""
+  data = [config.data.name, config.data.split]
+  if config.data.get("label_noise", 0.0) > 0:  # (Kept out when off: older fingerprints still match.)
+    data += [config.data.label_noise, config.data.label_noise_seed]
   return json.loads(json.dumps({"model": dict(config.model), "lora": dict(config.lora),
-                                "data": [config.data.name, config.data.split]}, default=list))
+                                "data": data}, default=list))
 
 
 def build(config: ml_collections.ConfigDict) -> Experiment:
@@ -232,9 +278,17 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
   _require(config.train.batch_size <= train_pool.size,
            f"config.train.batch_size={config.train.batch_size} exceeds the pool of {train_pool.size}")
   teacher = make_teacher(config, train_pool.size)
+  _check_irreducible(config, teacher)
   steps = tuple(math.ceil(teacher.expected_count(epoch) / config.train.batch_size)
                 for epoch in range(config.train.epochs))
-  optimizer, schedule = make_optimizer(config, steps, teacher.timetable)
+  epoch_rates = None
+  if config.train.schedule_over == "epochs":
+    full_batches = math.ceil(train_pool.size / config.train.batch_size)
+    optimizer, schedule = make_optimizer(config, (full_batches,) * config.train.epochs,
+                                         teacher.timetable)
+    epoch_rates = epoch_schedule.EpochProgressRates(schedule, full_batches)
+  else:
+    optimizer, schedule = make_optimizer(config, steps, teacher.timetable)
   batch_sharding = sharding_lib.batch_sharding(mesh)
   return Experiment(
       config=config, mesh=mesh, train_pool=train_pool, eval_pool=eval_pool,
@@ -242,6 +296,6 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
       score_batcher=data_lib.Batcher(train_pool, config.train.eval_batch_size, batch_sharding),
       eval_batcher=data_lib.Batcher(eval_pool, config.train.eval_batch_size, batch_sharding),
       task=task, teacher=teacher, optimizer=optimizer, learning_rate=schedule,
-      steps_per_epoch=steps, fingerprint=fingerprint(config),
+      steps_per_epoch=steps, fingerprint=fingerprint(config), epoch_learning_rates=epoch_rates,
       host_eval=task.kind.make_host_eval(config, task, eval_pool) if task.kind.make_host_eval else None)
 

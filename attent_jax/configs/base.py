@@ -23,6 +23,8 @@ def base_config() -> ml_collections.ConfigDict:
       limit=0,                     # Keep the first `limit` pool examples (0 = all).
       eval_limit=0,
       seq_len=0,                   # Token pools: sequence length (0 = the model's max_len).
+      label_noise=0.0,             # Image pools: this fraction of training labels flipped (test clean).
+      label_noise_seed=0,          # Which ones, and to what (attent_jax.data.label_noise).
       # Prompt/response pools: "" = the init checkpoint's tokenizer.json if it has one, else bytes; or
       # a tokenizer.json / its directory. Examples over seq_len + 1 tokens: "truncate" or "drop".
       tokenizer="",
@@ -40,7 +42,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.init = ml_collections.ConfigDict(dict(checkpoint="", param_dtype="float32"))
 
   # The teacher: a preset of attent_jax.selection (or "full_data") and overrides of its arguments.
-  config.teacher = ml_collections.ConfigDict(dict(name="full_data", overrides={}))
+  # irreducible_from: the workdir of a finished run of the same model whose final params give each
+  # example's irreducible loss, for overrides.score_kind="reducible_loss" (attent_jax.train.irreducible).
+  config.teacher = ml_collections.ConfigDict(dict(name="full_data", overrides={}, irreducible_from=""))
 
   config.train = ml_collections.ConfigDict(dict(
       epochs=10,
@@ -48,7 +52,10 @@ def base_config() -> ml_collections.ConfigDict:
       eval_batch_size=512,         # Also the batch size of fresh scoring passes.
       learning_rate=1e-3,
       min_learning_rate_ratio=0.01,
-      warmup_steps=100,
+      warmup_steps=100,            # In full-data steps under schedule_over="epochs".
+      # The LR schedule runs over the planned "steps" (a subset run anneals in fewer steps) or over
+      # nominal full-data "epochs" progress (as in the paper's ViT code; see attent_jax.epoch_schedule).
+      schedule_over="steps",
       weight_decay=1e-4,
       grad_clip=1.0,
       num_devices=0,               # 0 = all devices.

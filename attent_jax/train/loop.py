@@ -31,6 +31,7 @@ from attent_jax import distributed
 from attent_jax import experiment as experiment_lib
 from attent_jax import metrics as metrics_lib
 from attent_jax import sharding as sharding_lib
+from attent_jax.train import irreducible as irreducible_lib
 from attent_jax.train import phases
 from attent_jax.train import steps as steps_lib
 from attent_jax.train.phases import NonFiniteLossError, StepLog
@@ -106,11 +107,16 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
   exp = experiment_lib.build(config)
   distributed.barrier("attent_jax/built")  # Processes load data at different speeds.
   train, workdir = config.train, pathlib.Path(workdir)
+  if "label_flipped" in exp.train_pool.arrays and jax.process_index() == 0:  # config.data.label_noise
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "flipped_labels.json").write_text(json.dumps(
+        {"indices": np.flatnonzero(exp.train_pool.arrays["label_flipped"]).tolist()}))
   rules = sharding_lib.rules_for(train.fsdp)
   state = init_state(exp.task, exp.optimizer, config.seed, mesh=exp.mesh, rules=rules)  # Sharded.
   teacher_state = exp.teacher.init(jax.random.fold_in(jax.random.key(config.seed), 0x7EAC))
   steps = steps_lib.CompiledSteps(exp.task, exp.optimizer, exp.teacher, exp.mesh, state,
-                                  teacher_state, rules)
+                                  teacher_state, rules,
+                                  host_learning_rate=exp.epoch_learning_rates is not None)
   state, teacher_state = steps.place(state, teacher_state)
   checkpointer = checkpoint_lib.Checkpointer(workdir, fingerprint=exp.fingerprint,
                                              max_to_keep=train.max_to_keep)
@@ -128,6 +134,10 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
                   exp.eval_batcher.batch(np.zeros(1, np.int32)), fresh_scores=fresh,
                   pool_size=exp.train_pool.size)
   distributed.barrier("attent_jax/compiled")  # Start the first step's collectives together.
+  irreducible = None
+  if exp.teacher.score_kind == "reducible_loss":  # RHO-LOSS: one pass of the other model, each start.
+    with clock.measure("score"):
+      irreducible = irreducible_lib.pool_losses(exp, steps, state)
   writer = metrics_lib.MetricsWriter(workdir)
   bar = tqdm.tqdm(total=exp.total_steps, initial=int(state.step), unit="step", dynamic_ncols=True,
                   disable=not progress or jax.process_index() != 0)
@@ -141,7 +151,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
         if position.batch_in_epoch < 0:
           if exp.teacher.wants_fresh_scores(position.epoch):
             with clock.measure("score"):
-              teacher_state = phases.score_pool(exp, steps, state, teacher_state)
+              teacher_state = phases.score_pool(exp, steps, state, teacher_state, irreducible)
           with clock.measure("select"):
             exp.teacher.check_state(teacher_state)  # clear errors (see selection.guards)
             teacher_state, plan = steps.next_epoch(teacher_state)

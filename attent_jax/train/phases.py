@@ -23,8 +23,11 @@ class NonFiniteLossError(FloatingPointError):
   """A training loss was NaN or inf. Names the step and the examples; no checkpoint holds the result."""
 
 
-def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state):
-  """A fresh, no-grad pass over the whole training pool; records the scores in the teacher's state."""
+def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state,
+               irreducible: np.ndarray | None = None):
+  """A fresh, no-grad pass over the whole training pool; records the scores in the teacher's state.
+
+  irreducible f32[N]: for score kind "reducible_loss", the losses subtracted (`train.irreducible`)."""
   pool, kind = exp.train_pool, exp.teacher.score_kind
   if kind == "ntk":
     scores = _ntk_scores(exp, state)
@@ -32,6 +35,10 @@ def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state):
     chunks = [steps.score(state, batch)
               for batch in exp.score_batcher.batches(np.arange(pool.size, dtype=np.int32))]
     scores = np.concatenate([np.asarray(jax.device_get(c)) for c in chunks])[:pool.size]
+    if kind == "relative_loss":  # Every example scored by the same parameters: relative to the pool.
+      scores = scores - scores.mean(dtype=np.float64)
+    if kind == "reducible_loss":
+      scores = scores - irreducible
   if not np.isfinite(scores).all():  # a non-finite score cannot be ranked (selection.guards)
     bad = np.flatnonzero(~np.isfinite(scores))
     raise NonFiniteLossError(f"the fresh scoring pass gave non-finite {kind!r} scores for "
@@ -80,7 +87,9 @@ class StepLog:
     self.writer.write(last_step, {
         "train/loss": np.mean([float(m["loss"]) for _, _, m in fetched]),
         "train/grad_norm": np.mean([float(m["grad_norm"]) for _, _, m in fetched]),
-        "train/learning_rate": float(self.learning_rate(last_step)),
+        # The LR the last step was fed (schedule_over="epochs"), else the schedule's.
+        "train/learning_rate": float(fetched[-1][2]["learning_rate"]) if "learning_rate" in fetched[-1][2]
+                               else float(self.learning_rate(last_step)),
     })
     self.bar.set_postfix(loss=f"{float(fetched[-1][2]['loss']):.4f}", epoch=epoch)
 
@@ -89,10 +98,18 @@ def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, p
                   first_batch: int, log: StepLog, epoch: int) -> Iterator[tuple]:
   """Trains on the plan's batches (`selection.Plan.batches`: the kept examples once each, in training
   order, with their loss weights) from `first_batch` on, yielding (state, teacher_state) after each
-  step; the caller may stop early (the states it last received are then the current ones)."""
-  for indices, mask, weights in plan.batches(exp.batcher.batch_size, start=first_batch):
+  step; the caller may stop early (the states it last received are then the current ones).
+
+  Under schedule_over="epochs" each step is fed its LR from `exp.epoch_learning_rates(epoch,
+  batches)`, a function of the plan alone, so a run resumed at `first_batch` feeds the same values."""
+  batches = plan.num_batches(exp.batcher.batch_size)
+  rates = (exp.epoch_learning_rates(epoch, batches) if exp.epoch_learning_rates is not None
+           and batches > 0 else None)
+  for batch_index, (indices, mask, weights) in enumerate(
+      plan.batches(exp.batcher.batch_size, start=first_batch), start=first_batch):
     batch = exp.batcher.batch(indices, weights, mask)
-    state, teacher_state, step_metrics = steps.train(state, teacher_state, batch)
+    lr = () if rates is None else (np.float32(rates[batch_index]),)
+    state, teacher_state, step_metrics = steps.train(state, teacher_state, batch, *lr)
     log.add(int(state.step), indices[mask], step_metrics, epoch)
     yield state, teacher_state
 

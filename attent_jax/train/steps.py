@@ -13,6 +13,7 @@ import optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from attent_jax import sharding as sharding_lib
+from attent_jax.selection import scores as scores_lib
 from attent_jax.tasks import Task
 from attent_jax.train.state import TrainState, state_shardings, step_key
 
@@ -23,10 +24,16 @@ def _weighted_mean(losses_B: jax.Array, batch) -> jax.Array:
   return (losses_B * batch["weight"]).sum() / count
 
 
-def train_step_fn(task: Task, optimizer: optax.GradientTransformation, teacher):
-  """(state, teacher_state, batch) -> (state, teacher_state, metrics); metrics["losses"] is f32[B]."""
+def train_step_fn(task: Task, optimizer: optax.GradientTransformation, teacher, *,
+                  host_learning_rate: bool = False):
+  """(state, teacher_state, batch) -> (state, teacher_state, metrics); metrics["losses"] is f32[B].
 
-  def train_step(state: TrainState, teacher_state, batch):
+  host_learning_rate (config.train.schedule_over="epochs"): the step takes a fourth argument, the
+  LR f32[] computed on the host (`attent_jax.epoch_schedule`), scales the optimizer's updates (whose
+  own LR is 1) by it, and reports it as metrics["learning_rate"].
+  """
+
+  def train_step(state: TrainState, teacher_state, batch, learning_rate=None):
     rng = step_key(state)
 
     def loss_fn(trainable):
@@ -36,38 +43,56 @@ def train_step_fn(task: Task, optimizer: optax.GradientTransformation, teacher):
 
     (loss, losses_B), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
     updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    if learning_rate is not None:
+      updates = jax.tree.map(lambda u: (learning_rate * u).astype(u.dtype), updates)
     params = optax.apply_updates(state.params, updates)
     teacher_state = teacher.record(teacher_state, batch["index"], losses_B, batch["mask"], kind="loss")
+    # The de-biased cached score; a no-op (compiled away) unless the teacher tracks it.
+    teacher_state = teacher.record(teacher_state, batch["index"],
+                                   scores_lib.relative_loss(losses_B, batch["mask"]), batch["mask"],
+                                   kind="relative_loss")
     metrics = {"loss": loss, "grad_norm": optax.tree.norm(grads), "losses": losses_B}
+    if learning_rate is not None:
+      metrics["learning_rate"] = learning_rate
     return state._replace(params=params, opt_state=opt_state, step=state.step + 1), teacher_state, metrics
 
-  return train_step
+  if host_learning_rate:
+    return train_step
+  return lambda state, teacher_state, batch: train_step(state, teacher_state, batch)
 
 
 class CompiledSteps:
   """The run's jitted functions with their shardings, built once per run.
 
-  train(state, teacher_state, batch), score(state, batch) -> f32[B] of the teacher's score kind,
+  train(state, teacher_state, batch[, learning_rate f32[] if host_learning_rate]), score(state, batch) -> f32[B] of the teacher's score kind,
   evaluate(state, batch) -> sums, record_pool(teacher_state, indices, scores, mask),
   next_epoch(teacher_state) -> (teacher_state, plan), current_plan(teacher_state) -> plan.
   """
 
-  def __init__(self, task: Task, optimizer, teacher, mesh, state: TrainState, teacher_state, rules):
-    self.mesh = mesh
+  def __init__(self, task: Task, optimizer, teacher, mesh, state: TrainState, teacher_state, rules, *,
+               host_learning_rate: bool = False):
+    self.mesh, self.host_learning_rate = mesh, host_learning_rate
     self.state_sharding = state_shardings(state, optimizer, mesh, rules)
     replicated = sharding_lib.replicated(mesh)
     self.teacher_sharding = jax.tree.map(lambda _: replicated, teacher_state)
     batch = NamedSharding(mesh, P(sharding_lib.DATA_AXIS))
+    metric_shardings = {"loss": replicated, "grad_norm": replicated, "losses": replicated}
+    if host_learning_rate:
+      metric_shardings["learning_rate"] = replicated
     self.train = jax.jit(
-        train_step_fn(task, optimizer, teacher),
-        in_shardings=(self.state_sharding, self.teacher_sharding, batch),
-        out_shardings=(self.state_sharding, self.teacher_sharding,
-                       {"loss": replicated, "grad_norm": replicated, "losses": replicated}),
+        train_step_fn(task, optimizer, teacher, host_learning_rate=host_learning_rate),
+        in_shardings=(self.state_sharding, self.teacher_sharding, batch)
+        + ((replicated,) if host_learning_rate else ()),
+        out_shardings=(self.state_sharding, self.teacher_sharding, metric_shardings),
         donate_argnums=(0, 1))
     self.score_kind = teacher.score_kind
 
+    # A fresh pass of "relative_loss" / "reducible_loss" computes losses; `phases.score_pool` subtracts
+    # the pool's mean / the irreducible losses.
+    pass_kind = "loss" if teacher.score_kind in ("relative_loss", "reducible_loss") else teacher.score_kind
+
     def score(state: TrainState, batch):
-      return task.scores(task.combine(state.params, state.frozen), batch, teacher.score_kind)
+      return task.scores(task.combine(state.params, state.frozen), batch, pass_kind)
 
     def evaluate(state: TrainState, batch):
       return task.eval_sums(task.combine(state.params, state.frozen), batch)
@@ -87,7 +112,8 @@ class CompiledSteps:
               fresh_scores: bool, pool_size: int) -> None:
     """Compiles every step ahead of time (replacing each jitted function by its executable), so the
     run's clock measures steady-state work; the caller times this as "compile"."""
-    self.train = self.train.lower(state, teacher_state, train_batch).compile()
+    lr = (jax.ShapeDtypeStruct((), jnp.float32),) if self.host_learning_rate else ()
+    self.train = self.train.lower(state, teacher_state, train_batch, *lr).compile()
     self.evaluate = self.evaluate.lower(state, eval_batch).compile()
     self.next_epoch = self.next_epoch.lower(teacher_state).compile()
     if fresh_scores and self.score_kind != "ntk":
