@@ -22,8 +22,9 @@ import json
 import pathlib
 import random
 
-import numpy as np
 import tensorflow_datasets as tfds
+
+from attent_jax.data.builders import sft_jsonl
 
 NAMES = ("Ava", "Ben", "Cara", "Dan", "Eli", "Fay", "Gus", "Ivy", "Jo", "Kim", "Leo", "Mia", "Ned",
          "Ola", "Pia", "Sam", "Tom", "Uma", "Vic", "Zoe")
@@ -119,28 +120,15 @@ class ArithmeticProblemsConfig(tfds.core.BuilderConfig):
   test_size: int = 1000
 
 
-class ArithmeticProblems(tfds.core.GeneratorBasedBuilder):
+class ArithmeticProblems(sft_jsonl.PromptResponseBuilder):
   """Prompt/response pairs: {"prompt": text, "response": text, "index": int32}."""
 
   VERSION = tfds.core.Version("1.0.0")
   BUILDER_CONFIGS = [ArithmeticProblemsConfig(name="default")]
 
-  def _info(self) -> tfds.core.DatasetInfo:
-    return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            "prompt": tfds.features.Text(),
-            "response": tfds.features.Text(),
-            "index": tfds.features.Scalar(dtype=np.int32),
-        }),
-        disable_shuffling=True,
-    )
-
   def _split_generators(self, dl_manager):
     del dl_manager
     config = self.builder_config
     splits = generate_splits(config.seed, config.train_size, config.test_size)
-    return {split: self._generate_examples(problems) for split, problems in splits.items()}
-
-  def _generate_examples(self, problems):
-    for i, problem in enumerate(problems):
-      yield i, {"prompt": problem.prompt, "response": problem.response, "index": i}
+    return {split: self._generate_examples((p.prompt, p.response) for p in problems)
+            for split, problems in splits.items()}

@@ -52,10 +52,9 @@ def config_for(source_dir: str | pathlib.Path) -> SftJsonlConfig:
   return SftJsonlConfig(name=f"{stem}_{crc:08x}", source_dir=str(root))
 
 
-class SftJsonl(tfds.core.GeneratorBasedBuilder):
-  """{"prompt": text, "response": text, "index": int32} from <source_dir>/<split>.jsonl."""
-
-  VERSION = tfds.core.Version("1.0.0")
+class PromptResponseBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+  """A builder of {"prompt": text, "response": text, "index": int32} examples, in their given order;
+  subclasses yield (prompt, response) pairs per split from `_pairs`."""
 
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
@@ -67,11 +66,17 @@ class SftJsonl(tfds.core.GeneratorBasedBuilder):
         disable_shuffling=True,
     )
 
+  def _generate_examples(self, pairs):
+    for i, (prompt, response) in enumerate(pairs):
+      yield i, {"prompt": prompt, "response": response, "index": i}
+
+
+class SftJsonl(PromptResponseBuilder):
+  """{"prompt": text, "response": text, "index": int32} from <source_dir>/<split>.jsonl."""
+
+  VERSION = tfds.core.Version("1.0.0")
+
   def _split_generators(self, dl_manager):
     del dl_manager
     files = split_files(self.builder_config.source_dir)
     return {split: self._generate_examples(sft.read_jsonl(path)) for split, path in files.items()}
-
-  def _generate_examples(self, pairs):
-    for i, (prompt, response) in enumerate(pairs):
-      yield i, {"prompt": prompt, "response": response, "index": i}
