@@ -155,12 +155,11 @@ class _Attention(nn.Module):
     dtype = fields.compute_dtype(cfg.dtype)
     batch, length, _ = x_BLD.shape
     heads, groups, head_dim = cfg.num_heads, cfg.num_kv_heads, cfg.head_dim
-    q_BLHK = _dense(heads * head_dim, "q", dtype, cfg.qkv_bias)(x_BLD).reshape(
-        batch, length, heads, head_dim)
-    k_BLGK = _dense(groups * head_dim, "k", dtype, cfg.qkv_bias)(x_BLD).reshape(
-        batch, length, groups, head_dim)
-    v_BLGK = _dense(groups * head_dim, "v", dtype, cfg.qkv_bias)(x_BLD).reshape(
-        batch, length, groups, head_dim)
+    def project(name: str, num: int) -> jax.Array:  # [B, L, num, head_dim]
+      return _dense(num * head_dim, name, dtype, cfg.qkv_bias)(x_BLD).reshape(
+          batch, length, num, head_dim)
+
+    q_BLHK, k_BLGK, v_BLGK = project("q", heads), project("k", groups), project("v", groups)
     inv_freq_F = rope_inv_freq(cfg)
     q_BLHK = rotary_embed(q_BLHK, positions, inv_freq_F)
     k_BLGK = rotary_embed(k_BLGK, positions, inv_freq_F)

@@ -91,15 +91,31 @@ def _max_selected(table: Timetable, counts: np.ndarray) -> int:
   return int(counts[selecting].max()) if selecting.any() else 0
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class TopK:
-  """The top count(ratio) of the pool by `method` keys of the `kind` scores (`ranking`)."""
-  counts: np.ndarray  # int32[E]
-  k_max: int          # static: the largest count of a SELECT epoch (one top-k of that size)
+@dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
+class Ranked:
+  """What a ranking rule ranks by: `kind` scores (unseen examples first) turned into keys by `method`
+  ("hard", "soft" Gumbel-top-k at `temperature` over `normalize`d scores, or "random"; `ranking`)."""
   kind: str = "loss"
   method: str = "hard"
   temperature: float = 1.0
   normalize: str = "softmax"
+
+  @property
+  def reads(self) -> tuple[str, ...]:
+    return () if self.method == "random" else (self.kind,)
+
+  def keys(self, scores, seen, randomness: Randomness) -> jax.Array:
+    """f32[N] selection keys of this epoch (`ranking.selection_keys`)."""
+    return ranking.selection_keys(
+        unseen_first(scores, seen, self.kind), self.method, None, self.temperature, self.normalize,
+        noise=rules.gumbel(randomness.uniform))
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class TopK(Ranked):
+  """The top count(ratio) of the pool by `method` keys of the `kind` scores (`ranking`)."""
+  counts: np.ndarray  # int32[E]
+  k_max: int          # static: the largest count of a SELECT epoch (one top-k of that size)
   impl: str = sharded.DEFAULT_IMPL
 
   @classmethod
@@ -107,14 +123,8 @@ class TopK:
     counts = _tables(table, lambda r: count_for(r, n))
     return cls(counts, _max_selected(table, counts), **fields)
 
-  @property
-  def reads(self) -> tuple[str, ...]:
-    return () if self.method == "random" else (self.kind,)
-
   def __call__(self, scores, seen, randomness, epoch):
-    keys_N = ranking.selection_keys(
-        unseen_first(scores, seen, self.kind), self.method, None, self.temperature, self.normalize,
-        noise=rules.gumbel(randomness.uniform))
+    keys_N = self.keys(scores, seen, randomness)
     kept_N = rules.pool(keys_N, jnp.asarray(self.counts)[epoch], self.k_max, self.impl)
     return kept_N, _ones_like(kept_N)
 
@@ -155,16 +165,12 @@ def grant_quotas(ratio: float, n: int, group_size: int) -> list[int]:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class WithinGroups:
+class WithinGroups(Ranked):
   """Selection inside groups: the epoch's permutation cut into groups of `group_size`, and the top
   keep[epoch, g] of group g (`rules.within_groups`). keep: int32[E, ceil(N / group_size)]: round(ratio
   * size) per group (`over`), or GraNT-S's quotas (`grant_over`)."""
   keep: np.ndarray
   group_size: int
-  kind: str = "loss"
-  method: str = "hard"
-  temperature: float = 1.0
-  normalize: str = "softmax"
 
   @classmethod
   def over(cls, table: Timetable, n: int, group_size: int, **fields) -> WithinGroups:
@@ -178,34 +184,24 @@ class WithinGroups:
     return cls(_tables(table, lambda r: grant_quotas(r, n, group_size)), group_size, **fields)
 
   @property
-  def reads(self) -> tuple[str, ...]:
-    return () if self.method == "random" else (self.kind,)
-
-  @property
   def counts(self) -> np.ndarray:
     return self.keep.sum(1)
 
   def __call__(self, scores, seen, randomness, epoch):
-    keys_N = ranking.selection_keys(
-        unseen_first(scores, seen, self.kind), self.method, None, self.temperature, self.normalize,
-        noise=rules.gumbel(randomness.uniform))
+    keys_N = self.keys(scores, seen, randomness)
     kept_N = rules.within_groups(keys_N, randomness.perm, self.group_size,
                                  jnp.asarray(self.keep)[epoch])
     return kept_N, _ones_like(kept_N)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class WholeGroups:
+class WholeGroups(Ranked):
   """Whole groups: the epoch's permutation cut into groups of `group_size`, ranked by mean score, the
   top groups_kept[epoch] kept (`rules.whole_groups`): round(ratio * (N // group_size)) of the full
   groups (`over`), or GraNT-B's ceil(ratio * batches) with the short last batch competing
   (`grant_over`). groups_kept: int32[E]."""
   groups_kept: np.ndarray
   group_size: int
-  kind: str = "loss"
-  method: str = "hard"
-  temperature: float = 1.0
-  normalize: str = "softmax"
   short_last: bool = False
   pool_size: int | None = None
 
@@ -221,10 +217,6 @@ class WholeGroups:
     groups = -(-n // group_size)
     return cls(_tables(table, lambda r: min(groups, math.ceil(r * groups))), group_size,
                short_last=n % group_size != 0, pool_size=n, **fields)
-
-  @property
-  def reads(self) -> tuple[str, ...]:
-    return () if self.method == "random" else (self.kind,)
 
   @property
   def counts(self) -> np.ndarray:

@@ -166,7 +166,6 @@ class Teacher:
       return state
     return _write(state, indices, scores, mask, kind=kind)
 
-  # ---------------------------------------------------------------- planning
 
   # ---------------------------------------------------------------- planning
 
