@@ -1,0 +1,62 @@
+"""Golden selections: every teacher a recorded benchmark ran, fed the same pseudo-random scores, must keep
+selecting exactly what it selected when those benchmarks were recorded.
+
+`golden_selections.json` holds crc32 of each epoch's kept indices and their weights (in training
+order). It was written by `write_golden()` below and checked equal to the same computation on the tree
+the benchmarks were recorded with (commit cc7db4d, where weights were indexed by example). Update it
+only for a change that alters selections on purpose, and say so: recorded `selection_crc32` values in
+benchmarks/*/results.json then no longer describe the code.
+"""
+
+import json
+import pathlib
+import zlib
+
+import jax
+import numpy as np
+import pytest
+
+from attent_jax import selection
+
+ROOT = pathlib.Path(__file__).parents[2]
+GOLDEN = pathlib.Path(__file__).with_name("golden_selections.json")
+POOL = 257
+
+
+def recorded_teachers() -> dict[str, tuple[str, dict, int]]:
+  """{task/method: (preset, overrides, epochs)} of every benchmarks/<task>/results.json."""
+  teachers = {}
+  for path in sorted(ROOT.glob("benchmarks/*/results.json")):
+    record = json.loads(path.read_text())
+    epochs = len(record["histories"]["full_data"][0])
+    for method, choice in record["teachers"].items():
+      teachers[f"{path.parent.name}/{method}"] = (choice["name"], choice["overrides"], epochs)
+  return teachers
+
+
+def selection_crcs(name: str, overrides: dict, epochs: int) -> list[list[int]]:
+  """Per epoch [crc32(kept indices), crc32(their weights)], with fresh and training scores drawn from
+  one seeded generator."""
+  teacher = selection.make_teacher(name, pool_size=POOL, total_epochs=epochs, **overrides)
+  state, rng, crcs = teacher.init(jax.random.key(3)), np.random.default_rng(0), []
+  for epoch in range(epochs):
+    if teacher.wants_fresh_scores(epoch):
+      state = teacher.record(state, np.arange(POOL), rng.normal(size=POOL).astype(np.float32),
+                             kind=teacher.score_kind)
+    state, plan = teacher.next_epoch(state)
+    count = int(plan.count)
+    kept = np.asarray(plan.indices, np.int32)[:count]
+    crcs.append([zlib.crc32(kept.tobytes()),
+                 zlib.crc32(np.asarray(plan.weights, np.float32)[:count].tobytes())])
+    state = teacher.record(state, kept, rng.normal(size=count).astype(np.float32), kind="loss")
+  return crcs
+
+
+def write_golden() -> None:
+  GOLDEN.write_text(json.dumps({key: selection_crcs(*args) for key, args in
+                                recorded_teachers().items()}, indent=0) + "\n")
+
+
+@pytest.mark.parametrize("key", sorted(json.loads(GOLDEN.read_text())))
+def test_recorded_teachers_select_as_when_recorded(key):
+  assert selection_crcs(*recorded_teachers()[key]) == json.loads(GOLDEN.read_text())[key]
