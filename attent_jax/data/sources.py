@@ -70,11 +70,8 @@ def make_builder(name: str, *, data_dir: str | None = None, source_dir: str | No
       raise ValueError("dataset sft_jsonl needs a source_dir: a directory of <split>.jsonl files")
     return sft_jsonl.SftJsonl(config=sft_jsonl.config_for(source_dir), **kwargs)
   if name == "fashion_mnist_local":
-    source_dir = source_dir or fashion_mnist_local.DEFAULT_DIR
-    if not pathlib.Path(source_dir).is_dir():  # Also when a dataset built from elsewhere is cached.
-      raise FileNotFoundError(f"Fashion-MNIST directory {source_dir} does not exist (install Debian's "
-                              "dataset-fashion-mnist, or set config.data.source_dir)")
-    return fashion_mnist_local.FashionMnistLocal(source_dir=source_dir, **kwargs)
+    return fashion_mnist_local.FashionMnistLocal(
+        source_dir=source_dir or fashion_mnist_local.DEFAULT_DIR, **kwargs)
   if name in _LOCAL_BUILDERS:
     return _LOCAL_BUILDERS[name](**kwargs)
   return tfds.builder(name, **kwargs)

@@ -160,10 +160,9 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
           plan = steps.current_plan(teacher_state)
 
         with clock.measure("train"):
-          for state, teacher_state in phases.train_batches(
+          for state, teacher_state, step in phases.train_batches(
               exp, steps, state, teacher_state, plan, position.batch_in_epoch, log, position.epoch):
             position.batch_in_epoch += 1
-            step = int(state.step)
             if preemption.reached(step) or step == train.stop_after_step:
               logging.warning("stopping at step %d (%s); checkpointing", step,
                               "SIGTERM, agreed by every process" if step != train.stop_after_step

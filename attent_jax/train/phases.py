@@ -97,8 +97,9 @@ class StepLog:
 def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, plan,
                   first_batch: int, log: StepLog, epoch: int) -> Iterator[tuple]:
   """Trains on the plan's batches (`selection.Plan.batches`: the kept examples once each, in training
-  order, with their loss weights) from `first_batch` on, yielding (state, teacher_state) after each
-  step; the caller may stop early (the states it last received are then the current ones).
+  order, with their loss weights) from `first_batch` on, yielding (state, teacher_state, step) after
+  each step (step: the host int of state.step, read once); the caller may stop early (the states it
+  last received are then the current ones).
 
   Under schedule_over="epochs" each step is fed its LR from `exp.epoch_learning_rates(epoch,
   batches)`, a function of the plan alone, so a run resumed at `first_batch` feeds the same values."""
@@ -110,8 +111,9 @@ def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, p
     batch = exp.batcher.batch(indices, weights, mask)
     lr = () if rates is None else (np.float32(rates[batch_index]),)
     state, teacher_state, step_metrics = steps.train(state, teacher_state, batch, *lr)
-    log.add(int(state.step), indices[mask], step_metrics, epoch)
-    yield state, teacher_state
+    step = int(state.step)  # Waits for the step: one host round trip per step, here only.
+    log.add(step, indices[mask], step_metrics, epoch)
+    yield state, teacher_state, step
 
 
 def evaluate(exp: Experiment, steps: CompiledSteps, state) -> dict[str, float]:

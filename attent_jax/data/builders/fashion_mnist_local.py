@@ -39,6 +39,11 @@ class FashionMnistLocal(tfds.core.GeneratorBasedBuilder):
   VERSION = tfds.core.Version("1.0.0")
 
   def __init__(self, *, source_dir: str = DEFAULT_DIR, **kwargs):
+    # Checked here, not only when generating: a dataset built earlier from another directory may be
+    # cached in data_dir, and reading it would silently ignore the directory asked for.
+    if not pathlib.Path(source_dir).is_dir():
+      raise FileNotFoundError(f"Fashion-MNIST directory {source_dir} does not exist (install Debian's "
+                              "dataset-fashion-mnist, or set config.data.source_dir)")
     self._source_dir = source_dir
     super().__init__(**kwargs)
 
