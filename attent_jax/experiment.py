@@ -203,9 +203,15 @@ def _load_pools(config, model_cfg):
   return train_pool, eval_pool
 
 
-def make_teacher(config, pool_size: int) -> selection.Teacher:
-  """The configured preset; group granularities default to the training batch size as group size."""
+def make_teacher(config, pool_size: int, labels=None) -> selection.Teacher:
+  """The configured preset; group granularities default to the training batch size as group size.
+  config.teacher.class_balanced passes the pool's class ids (`labels` int[pool_size]) as the preset's
+  `classes` (class-balanced picks)."""
   overrides = dict(config.teacher.overrides)
+  if config.teacher.get("class_balanced", False):
+    _require(labels is not None, "config.teacher.class_balanced needs a training pool with class "
+             "labels (an image classification task)")
+    overrides["classes"] = labels
   grouped = (config.teacher.name in _GROUPED_PRESETS
              or overrides.get("granularity", "pool") != "pool")
   if grouped:
@@ -277,7 +283,7 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
   train_pool, eval_pool = _load_pools(config, task.model_config)
   _require(config.train.batch_size <= train_pool.size,
            f"config.train.batch_size={config.train.batch_size} exceeds the pool of {train_pool.size}")
-  teacher = make_teacher(config, train_pool.size)
+  teacher = make_teacher(config, train_pool.size, train_pool.arrays.get("label"))
   _check_irreducible(config, teacher)
   steps = tuple(math.ceil(teacher.expected_count(epoch) / config.train.batch_size)
                 for epoch in range(config.train.epochs))

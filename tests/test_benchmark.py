@@ -4,6 +4,7 @@ arithmetic; the frontier's own arithmetic is in test_frontier.py."""
 import json
 import pathlib
 
+import numpy as np
 import pytest
 
 from attent_jax import benchmark
@@ -59,6 +60,30 @@ def test_random_like_keeps_timetable_drops_ranking():
     settings.random_like(settings.TeacherChoice("infobatch"))
 
 
+def test_teacher_config_keys_reach_the_config_and_the_random_control_keeps_only_the_timetable():
+  best = settings.TeacherChoice(
+      "attent_complex", {"source": "cached", "drop_top": 0.1, "random_share": 0.5},
+      config={"train.schedule_over": "epochs", "teacher.class_balanced": True})
+  config = settings.build_config("vit_digits", best, 0)
+  assert config.train.schedule_over == "epochs" and config.teacher.class_balanced
+  assert "schedule_over='epochs'" in best.describe()
+  random = settings.random_like(best)
+  assert random.overrides == {"like": "attent_complex", "source": "cached"}
+  assert random.config == {"train.schedule_over": "epochs"}
+
+
+def test_class_balanced_teacher_gets_the_pool_labels():
+  from attent_jax import experiment  # pylint: disable=g-import-not-at-top
+  choice = settings.TeacherChoice("attent_simple", {"ratio_start": 0.5},
+                                  config={"teacher.class_balanced": True})
+  config = settings.build_config("vit_digits", choice, 0)
+  labels = np.repeat(np.arange(4), [10, 20, 30, 40])
+  teacher = experiment.make_teacher(config, pool_size=100, labels=labels)
+  assert teacher.expected_count(1) == 5 + 10 + 15 + 20
+  with pytest.raises(ValueError, match="class_balanced needs a training pool with class labels"):
+    experiment.make_teacher(config, pool_size=100)
+
+
 def test_build_config_applies_settings_and_rejects_unknown_keys():
   choice = settings.TeacherChoice("infobatch", {"prune": 0.3})
   config = settings.build_config("vit_digits", choice, 2)
@@ -79,7 +104,8 @@ def test_every_task_builds_valid_teachers():
     for choice in [*settings.method_teachers(task_settings, frontier).values(),
                    *task_settings.candidates.values()]:
       config = settings.build_config(task, choice, 0)
-      experiment.make_teacher(config, pool_size=1000)  # Raises on a bad preset or override.
+      # Raises on a bad preset or override.
+      experiment.make_teacher(config, pool_size=1000, labels=np.arange(1000) % 10)
 
 
 def test_smoke_benchmark_writes_record(data_dirs, tmp_path):

@@ -61,6 +61,7 @@ def run_benchmark(task: str, *, seeds: int, workdir: str | pathlib.Path, out_dir
 
 def _teacher_record(teacher: TeacherChoice) -> dict:
   return {"name": teacher.name, "overrides": dict(teacher.overrides), "epochs": teacher.epochs,
+          "config": dict(teacher.config),
           "why": teacher.why, "describe": teacher.describe()}
 
 

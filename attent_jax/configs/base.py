@@ -44,7 +44,9 @@ def base_config() -> ml_collections.ConfigDict:
   # The teacher: a preset of attent_jax.selection (or "full_data") and overrides of its arguments.
   # irreducible_from: the workdir of a finished run of the same model whose final params give each
   # example's irreducible loss, for overrides.score_kind="reducible_loss" (attent_jax.train.irreducible).
-  config.teacher = ml_collections.ConfigDict(dict(name="full_data", overrides={}, irreducible_from=""))
+  # class_balanced: pass the pool's class labels as the preset's `classes` (class-balanced picks).
+  config.teacher = ml_collections.ConfigDict(dict(name="full_data", overrides={}, irreducible_from="",
+                                                  class_balanced=False))
 
   config.train = ml_collections.ConfigDict(dict(
       epochs=10,

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-
 from collections.abc import Callable
+
+import numpy as np
 
 from attent_jax.checks import require_choice as check_choice
 from attent_jax.checks import require_int as check_int
@@ -31,6 +32,11 @@ SOURCES = ("fresh", "cached")
 
 _SELECTION = dict(method="hard", temperature=1.0, normalize="softmax", score_kind="loss",
                   source="fresh", granularity="pool", batch_size=None, impl=sharded.DEFAULT_IMPL)
+# How a pool-granularity ranking fills its count (`recipes.TopK`, `recipes.PerClass`): drop_top, a
+# share of the pool excluded as the highest-scored tail (likely label noise); random_share, a share of
+# the count picked uniformly at random instead of by rank; classes, int[N] class ids for class-balanced
+# picks (every class keeps its share).
+_PICKS = dict(drop_top=0.0, random_share=0.0, classes=None)
 _RATIO = dict(ratio_start=0.2, ratio_end=1.0, ratio_kind="step", stages=10)
 _INTERVAL = dict(interval_kind="dense", every=1, dense_share=None, growth=None, short=None, long=None)
 
@@ -70,13 +76,40 @@ def _ranked(n: int, table: timetable.Timetable, o: dict) -> Recipe:
                      f"pool_size {n}")
   ranking = dict(kind=o["score_kind"], method=o["method"], temperature=float(o["temperature"]),
                  normalize=o["normalize"])
-  if granularity == "pool":
-    rule = recipes.TopK.over(table, n, impl=o["impl"], **ranking)
+  picks = _picks(n, o)
+  if picks and granularity != "pool":
+    raise ValueError(f"{sorted(picks)} apply to granularity 'pool' only, got {granularity!r}")
+  if "classes" in picks:
+    if set(picks) != {"classes"}:
+      raise ValueError("classes (class-balanced picks) cannot be combined with drop_top or "
+                       "random_share")
+    rule = recipes.PerClass.over(table, picks["classes"], **ranking)
+  elif granularity == "pool":
+    rule = recipes.TopK.over(table, n, impl=o["impl"], **picks, **ranking)
   elif granularity == "batch":
     rule = recipes.WholeGroups.over(table, n, group_size, **ranking)
   else:
     rule = recipes.WithinGroups.over(table, n, group_size, **ranking)
   return Recipe(table, rule, score_kind=o["score_kind"])
+
+
+def _picks(n: int, o: dict) -> dict:
+  """The non-default `_PICKS` options of `o`, validated (classes as a host int32[N] array)."""
+  picks = {}
+  for name in ("drop_top", "random_share"):
+    value = o.get(name, 0.0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+      raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
+    if value:
+      picks[name] = float(value)
+  if o.get("classes") is not None:
+    classes = np.asarray(o["classes"])
+    if classes.shape != (n,) or not np.issubdtype(classes.dtype, np.integer) or (
+        classes.size and classes.min() < 0):
+      raise ValueError(f"classes must be non-negative integer class ids of shape ({n},), got "
+                       f"{classes.dtype}{list(classes.shape)}")
+    picks["classes"] = classes.astype(np.int32)
+  return picks
 
 
 def _ratios(o: dict, rounds: int):
@@ -106,8 +139,9 @@ def full_data(n: int, e: int, **overrides) -> Recipe:
 def attent_simple(n: int, e: int, **overrides) -> Recipe:
   """AtteNT-Simple (the paper's LLM LoRA recipe): epoch 0 on the full pool, recording each example's
   training loss (no scoring pass); then the top 70% by loss (hard), selected once, for every remaining
-  epoch. Counts: N, then round(0.7 N) for epochs 1..E-1."""
-  o = _options("attent_simple", {**_SELECTION, "source": "cached", "ratio_start": 0.7,
+  epoch. Counts: N, then round(0.7 N) for epochs 1..E-1. Pool picks: `drop_top`, `random_share`,
+  `classes` (`_PICKS`)."""
+  o = _options("attent_simple", {**_SELECTION, **_PICKS, "source": "cached", "ratio_start": 0.7,
                                  "warmup_epochs": 1}, overrides)
   table = timetable.select_once(e, _warmup(o, e), check_ratio("ratio_start", o["ratio_start"]),
                                 fresh=o["source"] == "fresh" and o["method"] != "random")
@@ -122,10 +156,15 @@ def attent_complex(n: int, e: int, **overrides) -> Recipe:
   when `redraw` (default: method is soft), then the rest of the cycle on the full pool. With few epochs:
   min(cycles, E - 1) cycles of as-equal-as-possible length, each min(interval, length) subset epochs
   (see `timetable.cycles`). Counts with E = 20: N; then cycles of 2 epochs (the last of 1), cycle c
-  training round(N * (0.2 + 0.6 c / 9)) both epochs."""
-  o = _options("attent_complex", {**_SELECTION, "method": "soft", "cycles": 10, "ratio_start": 0.2,
-                                  "ratio_end": 0.8, "ratio_kind": "linear", "interval": 5,
-                                  "interval_end": None, "redraw": None}, overrides)
+  training round(N * (0.2 + 0.6 c / 9)) both epochs. Like attent_simple and int, it takes the pool
+  picks `drop_top`, `random_share` and `classes` (`_PICKS`).
+  At short budgets (E < 2 * cycles) the cycles collapse: every epoch after the first is a subset
+  epoch and the pool is never trained on in full again; with source="cached" (free, no scoring
+  passes) soft re-draws rank a cache mixing the last fresh pass with stale training-pass losses,
+  while the paper re-scores the pool before every soft subset epoch (source="fresh", the default)."""
+  o = _options("attent_complex", {**_SELECTION, **_PICKS, "method": "soft", "cycles": 10,
+                                  "ratio_start": 0.2, "ratio_end": 0.8, "ratio_kind": "linear",
+                                  "interval": 5, "interval_end": None, "redraw": None}, overrides)
   check_choice("ratio_kind", o["ratio_kind"], RATIO_KINDS)
   if o["interval_end"] is not None:
     check_int("interval_end", o["interval_end"], 1)
@@ -160,7 +199,7 @@ def int_(n: int, e: int, **overrides) -> Recipe:
   defaults to max(1, round(E / 500)), see `schedules.interval_schedule`). Counts with E = 20:
   selections at epochs 0-8, 10, 12 and 16, at round(N (0.2 + 0.08 floor(e / 2))), each reused
   until the next."""
-  return _curriculum_spec("int", n, e, {**_SELECTION, **_RATIO, **_INTERVAL,
+  return _curriculum_spec("int", n, e, {**_SELECTION, **_PICKS, **_RATIO, **_INTERVAL,
                                         "interval_kind": "incremental", "warmup_epochs": 0}, overrides)
 
 

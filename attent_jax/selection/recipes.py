@@ -113,19 +113,50 @@ class Ranked:
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class TopK(Ranked):
-  """The top count(ratio) of the pool by `method` keys of the `kind` scores (`ranking`)."""
+  """The top count(ratio) of the pool by `method` keys of the `kind` scores (`ranking`).
+
+  Two options reshape the pick (both None by default: plain top-k). drops int32[E]: before ranking,
+  exclude that many of the highest-scored seen examples (the likely-mislabelled tail; never picked,
+  not even at random). randoms int32[E]: that many of the count are uniform random picks from what the
+  ranked picks left (hard and random mixed)."""
   counts: np.ndarray  # int32[E]
   k_max: int          # static: the largest count of a SELECT epoch (one top-k of that size)
   impl: str = sharded.DEFAULT_IMPL
+  drops: np.ndarray | None = None
+  randoms: np.ndarray | None = None
 
   @classmethod
-  def over(cls, table: Timetable, n: int, **fields) -> TopK:
+  def over(cls, table: Timetable, n: int, drop_top: float = 0.0, random_share: float = 0.0,
+           **fields) -> TopK:
+    """count_for(ratio, N) per epoch; `drop_top` (a share of the pool, at most what the count leaves)
+    and `random_share` (a share of the count, rounded down) set `drops` and `randoms`."""
     counts = _tables(table, lambda r: count_for(r, n))
-    return cls(counts, _max_selected(table, counts), **fields)
+    drops = np.minimum(round(drop_top * n), n - counts).astype(np.int32)
+    randoms = np.floor(random_share * counts).astype(np.int32)
+    return cls(counts, _max_selected(table, counts), drops=drops if drops.any() else None,
+               randoms=randoms if random_share else None, **fields)
+
+  @property
+  def reads(self) -> tuple[str, ...]:
+    return (self.kind,) if self.drops is not None else super().reads
 
   def __call__(self, scores, seen, randomness, epoch):
     keys_N = self.keys(scores, seen, randomness)
-    kept_N = rules.pool(keys_N, jnp.asarray(self.counts)[epoch], self.k_max, self.impl)
+    count = jnp.asarray(self.counts)[epoch]
+    excluded_N = None
+    if self.drops is not None:
+      tail = jnp.where(seen[self.kind], scores[self.kind], -jnp.inf)
+      excluded_N = seen[self.kind] & rules.pool(tail, jnp.asarray(self.drops)[epoch],
+                                                int(self.drops.max()), self.impl)
+      keys_N = jnp.where(excluded_N, -jnp.inf, keys_N)
+    if self.randoms is None:
+      kept_N = rules.pool(keys_N, count, self.k_max, self.impl)
+    else:
+      random_N = rules.random_order_keys(randomness.perm)
+      if excluded_N is not None:
+        random_N = jnp.where(excluded_N, -jnp.inf, random_N)
+      kept_N = rules.mixed(keys_N, keys_N, random_N, count - jnp.asarray(self.randoms)[epoch],
+                           jnp.int32(0), count)
     return kept_N, _ones_like(kept_N)
 
 
@@ -139,7 +170,8 @@ class RankSampling(TopK):
   @classmethod
   def of(cls, top_k: TopK, pressure: float) -> RankSampling:
     """The same counts, kind and top-k implementation as `top_k`, sampled by rank."""
-    fields = {f.name: getattr(top_k, f.name) for f in dataclasses.fields(TopK)}
+    fields = {f.name: getattr(top_k, f.name) for f in dataclasses.fields(TopK)
+              if f.name not in ("drops", "randoms")}
     return cls(**fields, pressure=pressure)
 
   def __call__(self, scores, seen, randomness, epoch):
@@ -228,6 +260,31 @@ class WholeGroups(Ranked):
         unseen_first(scores, seen, self.kind), randomness.perm, self.group_size,
         jnp.asarray(self.groups_kept)[epoch], self.method, rules.gumbel(randomness.uniform),
         self.temperature, self.normalize, self.short_last)
+    return kept_N, _ones_like(kept_N)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class PerClass(Ranked):
+  """Class-balanced picks: the top count_for(ratio, size of c) of every class c by `method` keys of
+  the `kind` scores (`rules.within_classes`), so each class keeps its share of the pool.
+  classes: int32[N] class id of each example (host, static); keep: int32[E, C] quota per class."""
+  classes: np.ndarray
+  keep: np.ndarray
+
+  @classmethod
+  def over(cls, table: Timetable, classes: np.ndarray, **fields) -> PerClass:
+    sizes = np.bincount(classes)
+    return cls(classes, _tables(table, lambda r: [count_for(r, int(s)) for s in sizes]), **fields)
+
+  @property
+  def counts(self) -> np.ndarray:
+    return self.keep.sum(1)
+
+  def __call__(self, scores, seen, randomness, epoch):
+    keys_N = self.keys(scores, seen, randomness)
+    start_C = np.concatenate([[0], np.cumsum(np.bincount(self.classes))[:-1]]).astype(np.int32)
+    kept_N = rules.within_classes(keys_N, jnp.asarray(self.classes), jnp.asarray(start_C),
+                                  jnp.asarray(self.keep)[epoch])
     return kept_N, _ones_like(kept_N)
 
 

@@ -62,6 +62,26 @@ def pool(keys_N: jax.Array, count: jax.Array, k_max: int, impl: str) -> jax.Arra
   return jnp.zeros(keys_N.shape[0], bool).at[top_k].set(jnp.arange(k_max) < count)
 
 
+def random_order_keys(perm_N: jax.Array) -> jax.Array:
+  """f32[N]: keys ranking the pool in the epoch's random order (the example first in `perm_N` has the
+  largest key): uniformly random picks, independent of the per-example uniforms (the Gumbel noise)."""
+  n = perm_N.shape[0]
+  return -jnp.zeros(n, jnp.float32).at[perm_N].set(jnp.arange(n, dtype=jnp.float32))
+
+
+def within_classes(keys_N: jax.Array, classes_N: jax.Array, class_start_C: jax.Array,
+                   keep_C: jax.Array) -> jax.Array:
+  """Class-balanced picks: the top `keep_C[c]` keys of every class c (ties to the lower index).
+  classes_N int32[N] in [0, C); class_start_C int32[C]: how many examples have a smaller class id."""
+  n = keys_N.shape[0]
+  classes_N = sharded.replicate(classes_N)
+  sorted_classes, _, order = jax.lax.sort(
+      (classes_N, -sharded.replicate(keys_N), jnp.arange(n, dtype=jnp.int32)), num_keys=2)
+  rank_in_class = jnp.arange(n, dtype=jnp.int32) - class_start_C[sorted_classes]
+  return jnp.zeros(n, bool).at[order].set(rank_in_class < keep_C[sorted_classes],
+                                          unique_indices=True)
+
+
 def within_groups(
     keys_N: jax.Array, perm_N: jax.Array, group_size: int, keep_G: jax.Array
 ) -> jax.Array:
