@@ -170,18 +170,29 @@ SETTINGS: dict[str, TaskSettings] = {
                       above_frontier=True),
         candidates=_VIT_CANDIDATES,
     ),
-    # The converged regime: a reduced pool (10,000 images, 2,000 test images) trained long enough
-    # that full data plateaus (its last quarter of epochs gains under 0.2 points), the regime of the
-    # paper's long schedules, at a size this 2-core machine runs.
+    # The converged regime: a reduced pool (the first 10,000 training images; the full 10,000-image
+    # test set) trained 24 epochs, about twice what full data needs to plateau (a 40-epoch seed-0 run
+    # on this pool, scored on 2000 test images, was flat from epoch 10 to 40: 0.8345, 0.8265, 0.827,
+    # 0.8315 at epochs 10, 20, 30 and 40), the regime of the paper's long schedules at a size this 2-core machine runs. The
+    # frontier adds a 25% budget (6 epochs), so that teachers of low ratios fall inside it.
     "vit_fashion_mnist_converged": TaskSettings(
         config="vit_fashion_mnist",
-        config_overrides={"data.limit": 10000, "data.eval_limit": 2000, "train.epochs": 40},
+        config_overrides={"data.limit": 10000, "train.epochs": 24},
         paper=_PAPER_COMPLEX,
-        best=_cached("soft", 0.5, last_full_of=40, score_kind="relative_loss",
-                     why="the 12-epoch task's tuned shape carried over (no tuning at this budget)"),
+        best=_cached("soft", 0.3, last_full_of=24, score_kind="relative_loss", why=_TUNED),
         target=Target(min_saved_pct=40.0, max_final_drop=0.002, beat_random=True,
                       above_frontier=True),
-        candidates=_vit_candidates(40),
+        candidates={
+            "soft_relative_r0.3_last_full": _cached("soft", 0.3, last_full_of=24,
+                                                    score_kind="relative_loss"),
+            "soft_relative_r0.5_last_full": _cached("soft", 0.5, last_full_of=24,
+                                                    score_kind="relative_loss"),
+            "hard_relative_mix0.5_r0.3_last_full": _cached("hard", 0.3, last_full_of=24,
+                                                           score_kind="relative_loss",
+                                                           random_share=0.5),
+            "soft_cached_r0.3_last_full": _cached("soft", 0.3, last_full_of=24),
+        },
+        frontier=(0.25, 0.5, 0.75, 1.0),
     ),
     # 20% of the training labels flipped (seeded), test labels clean: the teacher must reach at least
     # full data's final accuracy. Its best: the small-loss rule, every epoch after the first trains on
