@@ -155,3 +155,28 @@ def test_a_frontier_budget_anneals_its_learning_rate_over_its_own_epochs(data_di
   assert len(built["short"].steps_per_epoch) == 5 and short_steps * 2 == full_steps
   assert float(built["short"].learning_rate(short_steps)) == pytest.approx(floor, rel=1e-5)
   assert float(built["full"].learning_rate(short_steps)) > 10 * floor  # Mid-anneal there.
+
+
+def test_gain_with_evaluation_time_left_out():
+  """Evaluation runs once per epoch: a 4-epoch subset run pays 4 evaluations where a 2-epoch
+  full-data run of the same training seconds pays 2. The no-eval gain compares training seconds."""
+  def history(epochs, train_per_epoch, value):
+    return [{"epoch": e + 1, "examples": 10, "eval/accuracy": value,
+             "time/train": train_per_epoch * (e + 1), "time/eval": 5.0 * (e + 1),
+             "time/total": (train_per_epoch + 5.0) * (e + 1)} for e in range(epochs)]
+  histories = {"full_data@50%": [history(2, 20.0, 0.70)], "full_data": [history(4, 20.0, 0.80)],
+               "teacher": [history(4, 10.0, 0.72)]}
+  table = summary.summarize(histories, "eval/accuracy", True)
+  row = table["methods"]["teacher"]["runs"][0]
+  # With eval: the teacher ends after 60 s, where the frontier (50 s: 0.70, 100 s: 0.80) is 0.72.
+  assert row["frontier_gain"] == pytest.approx(0.0, abs=1e-9)
+  # Without: 40 training seconds, the fastest budget's 40 s: 0.70.
+  assert row["frontier_gain_no_eval"] == pytest.approx(0.02) and row["frontier_side_no_eval"] == "inside"
+  assert table["frontier"]["points_no_eval"] == [[(40.0, 0.70), (80.0, 0.80)]]
+  agg = table["methods"]["teacher"]["agg"]
+  assert agg["frontier_outside_no_eval"] == {"before": 0, "after": 0}
+  verdict = summary.verdict(table, settings.Target(0.0, above_frontier=True), best="teacher")
+  assert verdict["frontier_gain_no_eval"] == pytest.approx(0.02)
+  assert "with evaluation time left out: median +0.0200, above it on 1/1 seeds" in (
+      summary.describe_verdict(verdict))
+  assert "+0.0200" in render.table(table, {m: {"describe": m} for m in histories}, render.NO_EVAL)

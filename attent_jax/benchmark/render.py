@@ -37,14 +37,17 @@ def _cell(spread: Mapping, digits: int = 1, pct: bool = False, signed: bool = Fa
   return text
 
 
-def _gain(method: str, agg: Mapping, summary: Mapping) -> str:
-  """The gain over the full-data frontier at the run's own wall-clock, with how many were clamped."""
+def _gain(method: str, agg: Mapping, summary: Mapping, suffix: str = "") -> str:
+  """The gain over the full-data frontier at the run's own wall-clock (`suffix` "_no_eval": seconds
+  without evaluation), with how many were clamped."""
   if summary["frontier"] is None:
     return "frontier not recorded"
   if frontier_lib.is_frontier(method):
     return "(frontier)"
-  text = _cell(agg["frontier_gain"], 4, signed=True)
-  clamped = sum(agg["frontier_outside"].values())
+  if f"frontier_gain{suffix}" not in agg:  # Recorded before this figure existed.
+    return "not recorded"
+  text = _cell(agg[f"frontier_gain{suffix}"], 4, signed=True)
+  clamped = sum(agg[f"frontier_outside{suffix}"].values())
   return text + (f" ({clamped}/{agg['frontier_gain']['n']} clamped)" if clamped else "")
 
 
@@ -69,10 +72,12 @@ COLUMNS: dict[str, tuple[str, _Cell]] = {
     "saved_median_no_eval": ("saved", lambda m, a, s, t: _cell(a["saved_median_no_eval"], 1, True)),
     "gain": ("gain over the full-data frontier at its wall-clock",
              lambda m, a, s, t: _gain(m, a, s)),
+    "gain_no_eval": ("gain over the frontier, eval excluded",
+                     lambda m, a, s, t: _gain(m, a, s, "_no_eval")),
 }
 MAIN = ("method", "teacher", "final", "total", "split", "examples", "to_seed", "saved_seed",
         "to_median", "saved_median", "gain")
-NO_EVAL = ("method", "to_median_no_eval", "saved_median_no_eval")
+NO_EVAL = ("method", "to_median_no_eval", "saved_median_no_eval", "gain_no_eval")
 PER_SEED = ("method", "seed", "final", "total", "score", "to_seed", "saved_seed", "gain")
 TUNING = ("method", "teacher", "final", "total", "score", "to_seed", "saved_seed", "gain")
 README = ("method", "teacher", "final", "total", "saved_median", "gain")
@@ -81,9 +86,10 @@ DEMO = ("method", "final", "total", "split", "to_seed", "saved_seed", "gain")
 
 def _one_run(row: Mapping) -> dict:
   """A run's row as an `agg` of one seed: every number a spread of one value."""
-  agg = {k: summary_lib.spread([v]) for k, v in row.items() if k != "frontier_side"}
-  agg["frontier_outside"] = {side: int(row["frontier_side"] == side)
-                             for side in (frontier_lib.BEFORE, frontier_lib.AFTER)}
+  agg = {k: summary_lib.spread([v]) for k, v in row.items() if not k.startswith("frontier_side")}
+  for key in (k for k in row if k.startswith("frontier_side")):
+    agg[key.replace("side", "outside")] = {side: int(row[key] == side)
+                                           for side in (frontier_lib.BEFORE, frontier_lib.AFTER)}
   return agg
 
 

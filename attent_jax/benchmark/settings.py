@@ -179,7 +179,7 @@ SETTINGS: dict[str, TaskSettings] = {
         config="vit_fashion_mnist",
         config_overrides={"data.limit": 10000, "train.epochs": 24},
         paper=_PAPER_COMPLEX,
-        best=_cached("soft", 0.3, last_full_of=24, score_kind="relative_loss", why=_TUNED),
+        best=_cached("soft", 0.3, last_full_of=24, why=_TUNED),
         target=Target(min_saved_pct=40.0, max_final_drop=0.002, beat_random=True,
                       above_frontier=True),
         candidates={
