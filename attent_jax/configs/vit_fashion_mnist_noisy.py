@@ -8,8 +8,9 @@ Command:
   python -m experiments.train --config=attent_jax/configs/vit_fashion_mnist_noisy.py \\
       --workdir=runs/vit_fashion_mnist_noisy
   (smoke: --config=attent_jax/configs/vit_fashion_mnist_noisy.py:smoke)
-Expected result: not yet recorded (no timed run of this config has been made); the score diagnostics
-on it are in benchmarks/score_diagnostics.md.
+Expected result: seed 0, 12 epochs, full data: test accuracy 0.866 (0.879 on clean labels); three seeds,
+with a teacher that drops the highest-loss tail and a random subset, in
+benchmarks/vit_fashion_mnist_noisy/; the score diagnostics on it in benchmarks/score_diagnostics.md.
 """
 
 from attent_jax.configs import vit_fashion_mnist
