@@ -251,7 +251,7 @@ SETTINGS: dict[str, TaskSettings] = {
     ),
     # Prompt-masked SFT of a small LLaMA-architecture model on the offline arithmetic word problems,
     # judged by exact match of greedy answers (the kind's target, eval/exact_match). Scaled down so a
-    # run takes about 3 minutes on 2 CPU cores: 1500 problems, 4 epochs, exact match on 64 test
+    # run takes about 40 s on 2 CPU cores: 1500 problems, 4 epochs, exact match on 64 test
     # prompts after every epoch; the full-data frontier at 2, 3 and 4 epochs. Untuned: the best slot
     # carries gpt_lora's tuned teacher over.
     "llama_sft": TaskSettings(
