@@ -44,8 +44,6 @@ def _gain(method: str, agg: Mapping, summary: Mapping, suffix: str = "") -> str:
     return "frontier not recorded"
   if frontier_lib.is_frontier(method):
     return "(frontier)"
-  if f"frontier_gain{suffix}" not in agg:  # Recorded before this figure existed.
-    return "not recorded"
   text = _cell(agg[f"frontier_gain{suffix}"], 4, signed=True)
   clamped = sum(agg[f"frontier_outside{suffix}"].values())
   return text + (f" ({clamped}/{agg['frontier_gain']['n']} clamped)" if clamped else "")

@@ -84,8 +84,9 @@ def run_row(history: Sequence[Mapping], baseline: Sequence[Mapping], median_targ
 
 def frontier(histories: Histories, metric: str) -> dict | None:
   """The full-data frontier as recorded: {"methods", "epochs" (ascending), "points": per seed, the
-  (seconds, final) of each budget, "points_no_eval": the same without evaluation seconds, "median": per budget {"method", "epochs", "seconds", "final"}
-  (medians over seeds)}. None when fewer than two full-data budgets are recorded."""
+  (seconds, final) of each budget, "points_no_eval": the same without evaluation seconds, "median":
+  per budget {"method", "epochs", "seconds", "final"} (medians over seeds)}. None when fewer than two
+  full-data budgets are recorded."""
   methods = [m for m in histories if frontier_lib.is_frontier(m)]
   if len(methods) < 2:
     return None

@@ -166,7 +166,6 @@ class Teacher:
       return state
     return _write(state, indices, scores, mask, kind=kind)
 
-
   # ---------------------------------------------------------------- planning
 
   def check_state(self, state: TeacherState) -> None:

@@ -30,7 +30,8 @@ def recorded_teachers() -> dict[str, tuple[str, dict, int]]:
     record = json.loads(path.read_text())
     epochs = len(record["histories"]["full_data"][0])
     for method, choice in record["teachers"].items():
-      teachers[f"{path.parent.name}/{method}"] = (choice["name"], choice["overrides"], epochs)
+      teachers[f"{path.parent.name}/{method}"] = (choice["name"], choice["overrides"],
+                                                  choice.get("epochs") or epochs)
   return teachers
 
 
@@ -48,13 +49,23 @@ def selection_crcs(name: str, overrides: dict, epochs: int) -> list[list[int]]:
     kept = np.asarray(plan.indices, np.int32)[:count]
     crcs.append([zlib.crc32(kept.tobytes()),
                  zlib.crc32(np.asarray(plan.weights, np.float32)[:count].tobytes())])
-    state = teacher.record(state, kept, rng.normal(size=count).astype(np.float32), kind="loss")
+    losses = rng.normal(size=count).astype(np.float32)
+    # The train step records its losses, and their de-biased form for a teacher that tracks it.
+    for kind in dict.fromkeys(("loss", *({"relative_loss"} & set(teacher.score_kinds)))):
+      state = teacher.record(state, kept, losses, kind=kind)
   return crcs
 
 
 def write_golden() -> None:
-  GOLDEN.write_text(json.dumps({key: selection_crcs(*args) for key, args in
-                                recorded_teachers().items()}, indent=0) + "\n")
+  """Adds the teachers of newly recorded benchmarks; the entries already there are kept as they are."""
+  golden = json.loads(GOLDEN.read_text())
+  golden.update({key: selection_crcs(*args) for key, args in recorded_teachers().items()
+                 if key not in golden})
+  GOLDEN.write_text(json.dumps(golden, indent=0) + "\n")
+
+
+def test_every_recorded_teacher_is_pinned():
+  assert sorted(recorded_teachers()) == sorted(json.loads(GOLDEN.read_text()))
 
 
 @pytest.mark.parametrize("key", sorted(json.loads(GOLDEN.read_text())))
