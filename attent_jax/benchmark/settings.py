@@ -29,7 +29,7 @@ FRONTIER = (0.5, 0.75, 1.0)
 FRONTIER_OF_3_EPOCHS = (1 / 3, 2 / 3, 1.0)  # Tasks of 3 epochs: 1, 2 and 3 epochs.
 SMOKE_FRONTIER = (0.5, 1.0)  # :smoke configs (a pipeline check): two budgets, e.g. 2 and 3 epochs.
 # Options that only say how a subset is ranked; a random subset on the same timetable drops them.
-_RANKING_ONLY = ("method", "temperature", "normalize", "score_kind", "impl", "drop_top",
+_RANKING_ONLY = ("method", "temperature", "normalize", "score_kind", "drop_top",
                  "random_share")
 _RANKING_ONLY_CONFIG = ("teacher.class_balanced", "teacher.irreducible_from")
 

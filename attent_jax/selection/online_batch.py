@@ -30,16 +30,22 @@ def check_pressure(value) -> float:
   return float(value)
 
 
-def rank_log_probs(scores_N: jax.Array, pressure: float) -> jax.Array:
-  """log p f32[N] of each example under rank-based selection (unnormalised: the constant is
-  irrelevant to sampling). scores_N may be sharded; the result is replicated."""
-  n = scores_N.shape[0]
-  order_N = jnp.argsort(-sharded.replicate(scores_N), stable=True)
-  rank_N = jnp.zeros(n, jnp.float32).at[order_N].set(jnp.arange(n, dtype=jnp.float32))
-  return -math.log(pressure) * rank_N / n
+def rank_log_probs(scores: jax.Array, pressure: float) -> jax.Array:
+  """log p of each example under rank-based selection (unnormalised: the constant is irrelevant to
+  sampling), shaped and sharded like `scores`: f32[N], or the teacher's [L, M] layout (ranks over the
+  whole pool, ties to the lower example id). The ranking gathers the scores on every device."""
+  flat = sharded.replicate(scores)
+  if scores.ndim == 2:  # the layout [L, M] in example-id order (`selection.layout`)
+    flat = flat.T.reshape(-1)
+  n = flat.shape[0]
+  order = jnp.argsort(-flat, stable=True)
+  rank = jnp.zeros(n, jnp.float32).at[order].set(jnp.arange(n, dtype=jnp.float32))
+  if scores.ndim == 2:
+    rank = rank.reshape(scores.shape[1], scores.shape[0]).T
+  return sharded.like(-math.log(pressure) * rank / n, scores)
 
 
-def sampling_keys(scores_N: jax.Array, pressure: float, gumbel_N: jax.Array) -> jax.Array:
-  """Keys f32[N] whose top `count` is a draw of `count` examples without replacement from the
-  rank-based distribution: log p + Gumbel noise (`gumbel_N`: standard Gumbel, f32[N])."""
-  return rank_log_probs(scores_N, pressure) + sharded.replicate(gumbel_N)
+def sampling_keys(scores: jax.Array, pressure: float, gumbel: jax.Array) -> jax.Array:
+  """Keys, shaped like `scores`, whose top `count` is a draw of `count` examples without replacement
+  from the rank-based distribution: log p + Gumbel noise (`gumbel`: standard Gumbel, like scores)."""
+  return rank_log_probs(scores, pressure) + gumbel

@@ -1,9 +1,12 @@
 """One epoch's plan, and the fixed-shape batches that walk it.
 
-Convention: everything in a plan is in training order. `indices[i]` is the i-th example the epoch
-trains on and `weights[i]` its loss weight, for i < count; entries from `count` on are the examples the
-epoch skips (their weights are meaningless). Consume a plan with `plan.batches(batch_size)`, which
-hides the layout.
+Convention: a plan is in the teacher's layout (`selection.layout`: L logical shards) and in training
+order. Row s lists shard s's examples: `indices[s, t]` is the t-th example of shard s the epoch trains
+on and `weights[s, t]` its loss weight, for t < counts[s]; entries from counts[s] on are the examples
+the epoch skips (their weights are meaningless). A global batch of B rows takes B / L consecutive
+entries of every row (rows of the batch ordered by shard), so with the plan sharded over devices by
+shard, each device's rows of every batch are its own shards' entries. Consume a plan with
+`plan.batches(batch_size)`, which hides the layout.
 """
 
 from __future__ import annotations
@@ -18,46 +21,87 @@ import numpy as np
 class Plan(NamedTuple):
   """One epoch's plan (a pytree of arrays, as `Teacher.next_epoch` returns it).
 
-  indices     int32[N]: the pool in training order; the epoch trains on indices[:count].
-  weights     f32[N]: loss weight of indices[i] (1, except InfoBatch's 1 / (1 - prune)).
-  count       int32[]: how many examples the epoch trains on.
+  indices     int32[L, M]: each logical shard's examples in training order; row s trains on
+              indices[s, :counts[s]].
+  weights     f32[L, M]: loss weight of indices[s, t] (1, except InfoBatch's 1 / (1 - prune)).
+  counts      int32[L]: how many examples of each shard the epoch trains on (`count`: their sum).
   reselected  bool[]: a new subset was chosen this epoch (GraNT raises the LR back to a floor then).
   epoch       int32[]: the epoch planned.
   """
   indices: jax.Array
   weights: jax.Array
-  count: jax.Array
+  counts: jax.Array
   reselected: jax.Array
   epoch: jax.Array
 
+  @property
+  def count(self) -> jax.Array:
+    """int32[]: how many examples the epoch trains on."""
+    return self.counts.sum()
+
   def num_batches(self, batch_size: int) -> int:
-    """How many batches of `batch_size` `batches` yields (host int)."""
-    return -(-int(self.count) // _positive(batch_size))
+    """How many batches of `batch_size` `batches` yields (host int): enough for the shard with the
+    most kept examples, at batch_size / L rows of each shard per batch."""
+    per_shard = _rows_per_shard(batch_size, self.indices.shape[0])
+    return -(-int(np.max(_host(self.counts))) // per_shard)
 
-  def batches(self, batch_size: int, start: int = 0
+  def batches(self, batch_size: int, start: int = 0, rows: slice | None = None
               ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """The epoch as fixed-shape host batches `(indices int32[B], mask bool[B], weights f32[B])`, from
-    batch `start` on (to resume inside an epoch).
+    """The epoch as fixed-shape host batches `(indices int32[R], mask bool[R], weights f32[R])`, from
+    batch `start` on (to resume inside an epoch); R = batch_size, or the length of `rows`.
 
-    Together the batches hold every kept example exactly once, in training order; only the last may
-    be short, its padding rows having mask False, weight 0 and index 0 (a valid id, so gathers by
-    index need no special case). Multiply each example's loss by its weight and average over the
-    mask's True rows.
+    Together the batches hold every kept example exactly once. Batch b takes entries
+    [b * r, (b + 1) * r) of every shard's row (r = batch_size / L), shard 0's first; entries past a
+    shard's count are padding: mask False, weight 0 and index 0 (a valid id, so gathers by index need
+    no special case). With L = 1 this is the kept examples in training order, only the last batch
+    short. Multiply each example's loss by its weight and average over the mask's True rows.
+
+    rows: only these rows of every global batch (a multiple of r at both ends), e.g. the rows this
+    process's devices hold: then only the shards they come from are read, and a plan sharded over
+    several processes is never gathered.
     """
-    batch_size = _positive(batch_size)
-    count = int(self.count)
-    indices = np.asarray(jax.device_get(self.indices), np.int32)[:count]
-    weights = np.asarray(jax.device_get(self.weights), np.float32)[:count]
-    for first in range(start * batch_size, count, batch_size):
-      rows = min(batch_size, count - first)
-      batch_indices = np.zeros(batch_size, np.int32)
-      batch_weights = np.zeros(batch_size, np.float32)
-      batch_indices[:rows] = indices[first:first + rows]
-      batch_weights[:rows] = weights[first:first + rows]
-      yield batch_indices, np.arange(batch_size) < rows, batch_weights
+    shards = self.indices.shape[0]
+    per_shard = _rows_per_shard(batch_size, shards)
+    rows = slice(0, batch_size) if rows is None else rows
+    first, last = rows.start // per_shard, -(-rows.stop // per_shard)
+    if rows.start % per_shard or rows.stop % per_shard or not 0 <= first < last <= shards:
+      raise ValueError(f"rows {rows} must cover whole shards of {per_shard} rows within "
+                       f"[0, {batch_size})")
+    counts = _host(self.counts)[first:last]
+    indices = _host(self.indices, first, last)
+    weights = _host(self.weights, first, last)
+    for batch in range(start, self.num_batches(batch_size)):
+      position = batch * per_shard + np.arange(per_shard)
+      mask = position[None, :] < counts[:, None]
+      taken = np.minimum(position, indices.shape[1] - 1)
+      yield (np.where(mask, indices[:, taken], 0).reshape(-1).astype(np.int32), mask.reshape(-1),
+             np.where(mask, weights[:, taken], 0.0).reshape(-1).astype(np.float32))
 
 
-def _positive(batch_size) -> int:
+def _rows_per_shard(batch_size, shards: int) -> int:
   if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
     raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-  return int(batch_size)
+  if batch_size % shards:
+    raise ValueError(f"batch_size ({batch_size}) must be a multiple of the teacher's "
+                     f"logical_shards ({shards}): every batch takes the same number of rows from "
+                     "each logical shard")
+  return int(batch_size) // shards
+
+
+def _host(array, first: int = 0, last: int | None = None) -> np.ndarray:
+  """Rows [first, last) of `array` on the host, read from this process's shards of it when the
+  array is not fully addressable (only rows that they hold may be asked for)."""
+  if not isinstance(array, jax.Array) or array.is_fully_addressable or array.is_fully_replicated:
+    return np.asarray(jax.device_get(array))[first:last]
+  last = array.shape[0] if last is None else last
+  out = np.empty((last - first, *array.shape[1:]), array.dtype)
+  filled = np.zeros(last - first, bool)
+  for shard in array.addressable_shards:
+    start, stop, _ = shard.index[0].indices(array.shape[0])
+    lo, hi = max(start, first), min(stop, last)
+    if lo < hi:
+      out[lo - first:hi - first] = np.asarray(shard.data)[lo - start:hi - start]
+      filled[lo - first:hi - first] = True
+  if not filled.all():
+    raise ValueError(f"rows [{first}, {last}) of the plan are not all held by this process")
+  return out

@@ -20,7 +20,7 @@ from attent_jax.checks import require_choice as check_choice
 from attent_jax.checks import require_int as check_int
 from attent_jax.checks import require_ratio as check_ratio
 from attent_jax.selection import online_batch as online_batch_rule
-from attent_jax.selection import recipes, sharded, timetable
+from attent_jax.selection import recipes, timetable
 from attent_jax.selection.ranking import check_selection_args
 from attent_jax.selection.recipes import Recipe
 from attent_jax.selection.schedules import INTERVAL_KINDS, RATIO_KINDS, ratio_schedule
@@ -31,7 +31,7 @@ GRANULARITIES = ("pool", "within_batch", "batch", "super_batch")
 SOURCES = ("fresh", "cached")
 
 _SELECTION = dict(method="hard", temperature=1.0, normalize="softmax", score_kind="loss",
-                  source="fresh", granularity="pool", batch_size=None, impl=sharded.DEFAULT_IMPL)
+                  source="fresh", granularity="pool", batch_size=None)
 # How a pool-granularity ranking fills its count (`recipes.TopK`, `recipes.PerClass`): drop_top, a
 # share of the pool excluded as the highest-scored tail (likely label noise); random_share, a share of
 # the count picked uniformly at random instead of by rank; classes, int[N] class ids for class-balanced
@@ -54,7 +54,6 @@ def _check_selection(o: dict) -> None:
   check_choice("score_kind", o["score_kind"], SCORE_KINDS)
   check_choice("source", o["source"], SOURCES)
   check_choice("granularity", o["granularity"], GRANULARITIES)
-  check_choice("impl", o["impl"], sharded.IMPLS)
 
 
 def _ranked(n: int, table: timetable.Timetable, o: dict) -> Recipe:
@@ -85,7 +84,7 @@ def _ranked(n: int, table: timetable.Timetable, o: dict) -> Recipe:
                        "random_share")
     rule = recipes.PerClass.over(table, picks["classes"], **ranking)
   elif granularity == "pool":
-    rule = recipes.TopK.over(table, n, impl=o["impl"], **picks, **ranking)
+    rule = recipes.TopK.over(table, n, **picks, **ranking)
   elif granularity == "batch":
     rule = recipes.WholeGroups.over(table, n, group_size, **ranking)
   else:
@@ -376,9 +375,15 @@ def register(name: str, preset: Callable[..., Recipe]) -> None:
   PRESETS[name] = preset
 
 
-def make_teacher(name: str, *, pool_size: int, total_epochs: int, **overrides) -> Teacher:
+def make_teacher(name: str, *, pool_size: int, total_epochs: int, logical_shards: int = 1,
+                 **overrides) -> Teacher:
   """The preset `name` (one of `PRESETS`) for a pool of `pool_size` examples trained `total_epochs`
   epochs, with `overrides` of its documented defaults. Static: build it once, outside `jit`.
+
+  logical_shards: L, the pool's layout (`selection.layout`): the epoch shuffles within L shards and
+  every batch takes batch_size / L rows of each. Its state can be sharded over any number of devices
+  dividing L, with the same selections and training data on all of them; 1 (default) is one uniform
+  shuffle of the whole pool. The group presets (granularity other than "pool") need 1.
   Raises ValueError for an unknown name, a bad size, or a bad or unknown override."""
   check_choice("name", name, tuple(PRESETS))
   pool_size = check_int("pool_size", pool_size, 1)
@@ -390,4 +395,4 @@ def make_teacher(name: str, *, pool_size: int, total_epochs: int, **overrides) -
     raise ValueError(f"preset {name!r} returned a timetable of {recipe.timetable.total_epochs} "
                      f"epochs for total_epochs={total_epochs}")
   check_choice("score_kind", recipe.score_kind, SCORE_KINDS)
-  return Teacher(name, pool_size, recipe)
+  return Teacher(name, pool_size, recipe, logical_shards)

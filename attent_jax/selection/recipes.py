@@ -2,19 +2,23 @@
 
 A rule is any pure, jittable callable
 
-    rule(scores, seen, randomness, epoch) -> (kept bool[N], weights f32[N])
+    rule(scores, seen, randomness, epoch) -> (kept bool[L, M], weights f32[L, M])
 
-  scores      dict kind -> f32[N]: the latest recorded score of each example (0 where never recorded);
-  seen        dict kind -> bool[N]: whether a score of that kind was ever recorded for the example;
-  randomness  `Randomness`: the epoch's random permutation and uniforms (everything a rule may draw);
+  scores      dict kind -> f32[L, M]: the latest recorded score of each example (0 where never
+              recorded), in the teacher's layout (`selection.layout`: example j * L + s at (s, j);
+              padding entries score -inf and count as seen, so they rank last);
+  seen        dict kind -> bool[L, M]: whether a score of that kind was ever recorded for the example;
+  randomness  `Randomness`: the epoch's per-shard permutations and uniforms (all a rule may draw);
   epoch       int32[]: the epoch being planned (index the rule's own per-epoch host tables with it);
-  kept        which examples the epoch trains on; weights: each example's loss weight (by example id).
+  kept        which examples the epoch trains on; weights: each example's loss weight (same layout).
 
 The teacher calls the rule only on SELECT epochs of the timetable; shapes never depend on the epoch, so
 one compile serves the whole run. The rules below are the presets' (frozen dataclasses, so that a
 preset's rule can be varied with `dataclasses.replace`, as `random_subset` does); a custom rule can be
 a plain function (README, "Drop the teacher into your own loop"). Inputs may be sharded over a mesh
-axis; the rules gather what they need through `rules` and `sharded`.
+axis on dim 0; the pool-wide rules keep that sharding (`rules`, `sharded.top_count_mask`). The group
+rules (`WithinGroups`, `WholeGroups`) cut one permutation of the whole pool and need one logical
+shard; `RankSampling` ranks the whole pool and gathers the scores to do it.
 """
 
 from __future__ import annotations
@@ -29,14 +33,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from attent_jax.selection import online_batch, ranking, rules, sharded
+from attent_jax.selection.layout import Layout
 from attent_jax.selection.schedules import count_for
 from attent_jax.selection.timetable import SELECT, Timetable
 
 
 class Randomness(NamedTuple):
-  """One epoch's random draw: perm int32[N] (a uniform permutation of the pool: the epoch's shuffle,
-  and the cut of group rules) and uniform f32[N] in [0, 1) (per-example draws: Gumbel noise via
-  `rules.gumbel`, InfoBatch's coin flips). Both from fold_in(key, epoch) (`rules.epoch_randomness`)."""
+  """One epoch's random draw, in the teacher's [L, M] layout: perm int32[L, M] (row s: a uniform
+  permutation of shard s's slots, padding last: the epoch's shuffle, and with one shard the cut of group
+  rules) and uniform f32[L, M] in [0, 1) (per-example draws: Gumbel noise via `rules.gumbel`,
+  InfoBatch's coin flips). Both from fold_in(key, epoch) (`rules.epoch_randomness`)."""
   perm: jax.Array
   uniform: jax.Array
 
@@ -77,18 +83,13 @@ class Recipe:
 
 
 def unseen_first(scores: dict, seen: dict, kind: str) -> jax.Array:
-  """f32[N]: the scores of `kind`, +inf where never recorded (never-seen examples rank first)."""
+  """The scores of `kind`, +inf where never recorded (never-seen examples rank first)."""
   return jnp.where(seen[kind], scores[kind], jnp.inf)
 
 
 def _tables(table: Timetable, count: Callable[[float], tuple]) -> np.ndarray:
   """int32[E, ...]: `count(ratio)` for every epoch of the timetable."""
   return np.array([count(r) for r in table.ratio], np.int32)
-
-
-def _max_selected(table: Timetable, counts: np.ndarray) -> int:
-  selecting = table.phase == SELECT
-  return int(counts[selecting].max()) if selecting.any() else 0
 
 
 @dataclasses.dataclass(frozen=True, eq=False, kw_only=True)
@@ -105,7 +106,7 @@ class Ranked:
     return () if self.method == "random" else (self.kind,)
 
   def keys(self, scores, seen, randomness: Randomness) -> jax.Array:
-    """f32[N] selection keys of this epoch (`ranking.selection_keys`)."""
+    """f32 selection keys of this epoch, shaped like the scores (`ranking.selection_keys`)."""
     return ranking.selection_keys(
         unseen_first(scores, seen, self.kind), self.method, None, self.temperature, self.normalize,
         noise=rules.gumbel(randomness.uniform))
@@ -120,8 +121,6 @@ class TopK(Ranked):
   not even at random). randoms int32[E]: that many of the count are uniform random picks from what the
   ranked picks left (hard and random mixed)."""
   counts: np.ndarray  # int32[E]
-  k_max: int          # static: the largest count of a SELECT epoch (one top-k of that size)
-  impl: str = sharded.DEFAULT_IMPL
   drops: np.ndarray | None = None
   randoms: np.ndarray | None = None
 
@@ -133,7 +132,7 @@ class TopK(Ranked):
     counts = _tables(table, lambda r: count_for(r, n))
     drops = np.minimum(round(drop_top * n), n - counts).astype(np.int32)
     randoms = np.floor(random_share * counts).astype(np.int32)
-    return cls(counts, _max_selected(table, counts), drops=drops if drops.any() else None,
+    return cls(counts, drops=drops if drops.any() else None,
                randoms=randoms if random_share else None, **fields)
 
   @property
@@ -141,23 +140,22 @@ class TopK(Ranked):
     return (self.kind,) if self.drops is not None else super().reads
 
   def __call__(self, scores, seen, randomness, epoch):
-    keys_N = self.keys(scores, seen, randomness)
+    keys = self.keys(scores, seen, randomness)
     count = jnp.asarray(self.counts)[epoch]
-    excluded_N = None
+    excluded = None
     if self.drops is not None:
       tail = jnp.where(seen[self.kind], scores[self.kind], -jnp.inf)
-      excluded_N = seen[self.kind] & rules.pool(tail, jnp.asarray(self.drops)[epoch],
-                                                int(self.drops.max()), self.impl)
-      keys_N = jnp.where(excluded_N, -jnp.inf, keys_N)
+      excluded = seen[self.kind] & rules.pool(tail, jnp.asarray(self.drops)[epoch])
+      keys = jnp.where(excluded, -jnp.inf, keys)
     if self.randoms is None:
-      kept_N = rules.pool(keys_N, count, self.k_max, self.impl)
+      kept = rules.pool(keys, count)
     else:
-      random_N = rules.random_order_keys(randomness.perm)
-      if excluded_N is not None:
-        random_N = jnp.where(excluded_N, -jnp.inf, random_N)
-      kept_N = rules.mixed(keys_N, keys_N, random_N, count - jnp.asarray(self.randoms)[epoch],
-                           jnp.int32(0), count)
-    return kept_N, _ones_like(kept_N)
+      random = jax.vmap(rules.random_order_keys)(randomness.perm)
+      if excluded is not None:
+        random = jnp.where(excluded, -jnp.inf, random)
+      kept = rules.mixed(keys, keys, random, count - jnp.asarray(self.randoms)[epoch],
+                         jnp.int32(0), count)
+    return kept, _ones_like(kept)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -169,16 +167,16 @@ class RankSampling(TopK):
 
   @classmethod
   def of(cls, top_k: TopK, pressure: float) -> RankSampling:
-    """The same counts, kind and top-k implementation as `top_k`, sampled by rank."""
+    """The same counts and kind as `top_k`, sampled by rank."""
     fields = {f.name: getattr(top_k, f.name) for f in dataclasses.fields(TopK)
               if f.name not in ("drops", "randoms")}
     return cls(**fields, pressure=pressure)
 
   def __call__(self, scores, seen, randomness, epoch):
-    keys_N = online_batch.sampling_keys(unseen_first(scores, seen, self.kind), self.pressure,
-                                        rules.gumbel(randomness.uniform))
-    kept_N = rules.pool(keys_N, jnp.asarray(self.counts)[epoch], self.k_max, self.impl)
-    return kept_N, _ones_like(kept_N)
+    keys = online_batch.sampling_keys(unseen_first(scores, seen, self.kind), self.pressure,
+                                      rules.gumbel(randomness.uniform))
+    kept = rules.pool(keys, jnp.asarray(self.counts)[epoch])
+    return kept, _ones_like(kept)
 
 
 def grant_quotas(ratio: float, n: int, group_size: int) -> list[int]:
@@ -219,11 +217,13 @@ class WithinGroups(Ranked):
   def counts(self) -> np.ndarray:
     return self.keep.sum(1)
 
+  whole_pool_order = True  # cuts one permutation of the whole pool: needs one logical shard
+
   def __call__(self, scores, seen, randomness, epoch):
-    keys_N = self.keys(scores, seen, randomness)
-    kept_N = rules.within_groups(keys_N, randomness.perm, self.group_size,
-                                 jnp.asarray(self.keep)[epoch])
-    return kept_N, _ones_like(kept_N)
+    keys = self.keys(scores, seen, randomness)
+    kept = rules.within_groups(keys[0], randomness.perm[0], self.group_size,
+                               jnp.asarray(self.keep)[epoch])[None]
+    return kept, _ones_like(kept)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -255,12 +255,14 @@ class WholeGroups(Ranked):
     kept = self.groups_kept * self.group_size
     return kept if self.pool_size is None else np.minimum(kept, self.pool_size)
 
+  whole_pool_order = True  # cuts one permutation of the whole pool: needs one logical shard
+
   def __call__(self, scores, seen, randomness, epoch):
-    kept_N = rules.whole_groups(
-        unseen_first(scores, seen, self.kind), randomness.perm, self.group_size,
-        jnp.asarray(self.groups_kept)[epoch], self.method, rules.gumbel(randomness.uniform),
-        self.temperature, self.normalize, self.short_last)
-    return kept_N, _ones_like(kept_N)
+    kept = rules.whole_groups(
+        unseen_first(scores, seen, self.kind)[0], randomness.perm[0], self.group_size,
+        jnp.asarray(self.groups_kept)[epoch], self.method, rules.gumbel(randomness.uniform[0]),
+        self.temperature, self.normalize, self.short_last)[None]
+    return kept, _ones_like(kept)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -281,11 +283,16 @@ class PerClass(Ranked):
     return self.keep.sum(1)
 
   def __call__(self, scores, seen, randomness, epoch):
-    keys_N = self.keys(scores, seen, randomness)
-    start_C = np.concatenate([[0], np.cumsum(np.bincount(self.classes))[:-1]]).astype(np.int32)
-    kept_N = rules.within_classes(keys_N, jnp.asarray(self.classes), jnp.asarray(start_C),
-                                  jnp.asarray(self.keep)[epoch])
-    return kept_N, _ones_like(kept_N)
+    keys = self.keys(scores, seen, randomness)
+    layout = Layout(len(self.classes), keys.shape[0])
+    # The class ids enter the program as a constant of the layout's shape (padding: ineligible).
+    classes = jnp.asarray(layout.place(self.classes))
+    valid = jnp.asarray(layout.ids() < layout.pool_size)
+    sharding = jax.typeof(keys).sharding if sharded.leading_axes(keys) is not None else None
+    if sharding is not None:
+      classes, valid = (jax.sharding.reshard(x, sharding) for x in (classes, valid))
+    kept = rules.within_classes(keys, classes, jnp.asarray(self.keep)[epoch], eligible=valid)
+    return kept, _ones_like(kept)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -332,14 +339,14 @@ class Mix:
 
   def __call__(self, scores, seen, randomness, epoch):
     picks = jnp.asarray(self.picks)[epoch]
-    loss_N = unseen_first(scores, seen, "loss")
-    kept_N = rules.mixed(
+    loss = unseen_first(scores, seen, "loss")
+    kept = rules.mixed(
         ranking.selection_keys(unseen_first(scores, seen, self.kind), "hard"),
-        ranking.selection_keys(loss_N, "hard"),
-        ranking.selection_keys(loss_N, "random", noise=rules.gumbel(randomness.uniform)),
+        ranking.selection_keys(loss, "hard"),
+        ranking.selection_keys(loss, "random", noise=rules.gumbel(randomness.uniform)),
         picks[1], picks[2], picks[0])
-    return kept_N, _ones_like(kept_N)
+    return kept, _ones_like(kept)
 
 
-def _ones_like(kept_N: jax.Array) -> jax.Array:
-  return jnp.ones(kept_N.shape, jnp.float32)
+def _ones_like(kept: jax.Array) -> jax.Array:
+  return jnp.ones(kept.shape, jnp.float32)

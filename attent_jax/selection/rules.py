@@ -1,10 +1,13 @@
-"""Selection rules at each granularity: from score keys to the bool[N] mask of examples kept.
+"""Selection rules at each granularity: from score keys to the bool mask of examples kept.
 
 All functions are pure and jittable with fixed shapes: the number kept is a traced int32 (from the
-teacher's per-epoch table), never a shape. Inputs may be sharded over a mesh axis; each rule gathers
-what it needs deliberately (`sharded.global_top_k` for the pool-wide top-k, `sharded.replicate` for
-the rest) and returns replicated masks. `perm_N` is the epoch's random permutation of the pool; group
-rules cut it into consecutive groups, so the kept examples of a group stay consecutive in the plan.
+teacher's per-epoch table), never a shape. The pool-wide rules (`pool`, `within_classes`, `mixed`,
+`unbiased_prune`) take arrays of any shape, in particular the teacher's [L, M] layout
+(`selection.layout`), sharded or not, and keep their sharding: nothing leaves its device but a few
+integers per bisection round (`sharded.top_count_mask`). The per-row helpers (`kept_first`,
+`random_order_keys`) act on each logical shard's row. The group rules (`within_groups`,
+`whole_groups`) cut one permutation of the whole pool into groups (the teacher runs them with one
+logical shard); `perm_N` is the epoch's random permutation.
 """
 
 from __future__ import annotations
@@ -21,17 +24,27 @@ def prefix_mask(order_N: jax.Array, count: jax.Array) -> jax.Array:
   return jnp.zeros(n, bool).at[order_N].set(jnp.arange(n) < count)
 
 
-def epoch_randomness(key: jax.Array, epoch: jax.Array, n: int) -> tuple[jax.Array, jax.Array]:
-  """All of an epoch's randomness from one draw of fold_in(key, epoch): (perm int32[n], uniform f32[n]).
+def epoch_randomness(key: jax.Array, epoch: jax.Array, like: jax.Array, pool_size: int
+                     ) -> tuple[jax.Array, jax.Array]:
+  """An epoch's randomness from one draw of fold_in(key, epoch), shaped and sharded like `like`
+  ([L, M], the teacher's layout): (perm int32[L, M], uniform f32[L, M]).
 
-  perm is a uniformly random permutation: one sort by 64 random bits per element (a tie, broken by
-  index, has probability about n^2 / 2^65). uniform is in [0, 1), from the remaining 32 bits per
-  element (as `jax.random.uniform` makes it). One random draw and one sort keep the compile small.
+  perm[s] is a uniformly random order of shard s's slots (0 .. M-1), its padding slot (example id
+  >= pool_size) last: one sort of each row by 64 random bits per entry (a tie, broken by slot, has
+  probability about M^2 / 2^65). uniform is in [0, 1), from the remaining 32 bits per entry (as
+  `jax.random.uniform` makes it). The bits of every entry are the same however `like` is sharded
+  (partitionable threefry), and each row is sorted on the device that holds it.
   """
-  bits_3N = jax.random.bits(jax.random.fold_in(key, epoch), (3, n), jnp.uint32)
-  perm_N = jax.lax.sort((bits_3N[0], bits_3N[1], jnp.arange(n, dtype=jnp.int32)), num_keys=2)[2]
-  one_to_two = jax.lax.bitcast_convert_type((bits_3N[2] >> 9) | jnp.uint32(0x3F800000), jnp.float32)
-  return perm_N, one_to_two - 1.0
+  sharding = getattr(jax.typeof(like), "sharding", None)
+  sharding = sharding if sharded.leading_axes(like) is not None else None
+  shards, slots = like.shape
+  bits = [jax.random.bits(jax.random.fold_in(jax.random.fold_in(key, epoch), word), like.shape,
+                          jnp.uint32, out_sharding=sharding) for word in range(3)]
+  padding = (sharded.example_ids(like.shape, sharding) >= pool_size).astype(jnp.int32)
+  slot = jax.lax.broadcasted_iota(jnp.int32, like.shape, 1, out_sharding=sharding)
+  perm = jax.lax.sort((padding, bits[0], bits[1], slot), dimension=1, num_keys=3)[3]
+  one_to_two = jax.lax.bitcast_convert_type((bits[2] >> 9) | jnp.uint32(0x3F800000), jnp.float32)
+  return perm, one_to_two - 1.0
 
 
 def gumbel(uniform: jax.Array) -> jax.Array:
@@ -39,47 +52,40 @@ def gumbel(uniform: jax.Array) -> jax.Array:
   return -jnp.log(-jnp.log(jnp.maximum(uniform, jnp.finfo(jnp.float32).tiny)))
 
 
-def kept_first(perm_N: jax.Array, kept_N: jax.Array) -> jax.Array:
-  """`perm_N` reordered so the kept examples come first, each part keeping its order in `perm_N`.
+def kept_first(perm_M: jax.Array, kept_M: jax.Array) -> jax.Array:
+  """`perm_M` reordered so the kept entries come first, each part keeping its order in `perm_M`.
 
-  A stable partition by counting (a cumsum and a scatter: O(N), no sort).
+  One row (vmap it over the logical shards): a stable partition by counting (a cumsum and a scatter:
+  O(M), no sort).
   """
-  n = perm_N.shape[0]
-  kept_in_order = kept_N[perm_N]
+  m = perm_M.shape[0]
+  kept_in_order = kept_M[perm_M]
   kept_before = jnp.cumsum(kept_in_order, dtype=jnp.int32)
   position = jnp.where(kept_in_order, kept_before - 1,
-                       kept_before[-1] + jnp.arange(n, dtype=jnp.int32) - kept_before)
-  return jnp.zeros(n, jnp.int32).at[position].set(perm_N, unique_indices=True)
+                       kept_before[-1] + jnp.arange(m, dtype=jnp.int32) - kept_before)
+  return jnp.zeros(m, jnp.int32).at[position].set(perm_M, unique_indices=True)
 
 
-def pool(keys_N: jax.Array, count: jax.Array, k_max: int, impl: str) -> jax.Array:
-  """Pool-wide top-`count` by key (count <= k_max, k_max static), ties to the lower index. On keys
-  sharded over a mesh axis: `sharded.top_count_mask` (no key leaves its device; `impl` unused), the
-  mask then replicated; otherwise one `lax.top_k` of k_max."""
-  if sharded.leading_axes(keys_N) is not None:
-    return sharded.replicate(sharded.top_count_mask(keys_N, count))
-  top_k = sharded.global_top_k(keys_N, k_max, impl)
-  return jnp.zeros(keys_N.shape[0], bool).at[top_k].set(jnp.arange(k_max) < count)
+def pool(keys: jax.Array, count: jax.Array, eligible: jax.Array | None = None) -> jax.Array:
+  """The pool-wide top-`count` by key, ties to the lower example id (`sharded.top_count_mask`): on
+  one device or sharded, the same answer, with the keys' shape and sharding."""
+  return sharded.top_count_mask(keys, count, eligible=eligible)
 
 
-def random_order_keys(perm_N: jax.Array) -> jax.Array:
-  """f32[N]: keys ranking the pool in the epoch's random order (the example first in `perm_N` has the
-  largest key): uniformly random picks, independent of the per-example uniforms (the Gumbel noise)."""
-  n = perm_N.shape[0]
-  return -jnp.zeros(n, jnp.float32).at[perm_N].set(jnp.arange(n, dtype=jnp.float32))
+def random_order_keys(perm_M: jax.Array) -> jax.Array:
+  """f32[M]: keys ranking one row in the epoch's random order (the entry first in `perm_M` has the
+  largest key). Over the [L, M] layout (vmapped), the top count takes the first entries of every
+  shard's order in turn: a uniformly random pick, spread evenly over the shards, independent of the
+  per-example uniforms (the Gumbel noise)."""
+  m = perm_M.shape[0]
+  return -jnp.zeros(m, jnp.float32).at[perm_M].set(jnp.arange(m, dtype=jnp.float32))
 
 
-def within_classes(keys_N: jax.Array, classes_N: jax.Array, class_start_C: jax.Array,
-                   keep_C: jax.Array) -> jax.Array:
-  """Class-balanced picks: the top `keep_C[c]` keys of every class c (ties to the lower index).
-  classes_N int32[N] in [0, C); class_start_C int32[C]: how many examples have a smaller class id."""
-  n = keys_N.shape[0]
-  classes_N = sharded.replicate(classes_N)
-  sorted_classes, _, order = jax.lax.sort(
-      (classes_N, -sharded.replicate(keys_N), jnp.arange(n, dtype=jnp.int32)), num_keys=2)
-  rank_in_class = jnp.arange(n, dtype=jnp.int32) - class_start_C[sorted_classes]
-  return jnp.zeros(n, bool).at[order].set(rank_in_class < keep_C[sorted_classes],
-                                          unique_indices=True)
+def within_classes(keys: jax.Array, classes: jax.Array, keep_C: jax.Array,
+                   eligible: jax.Array | None = None) -> jax.Array:
+  """Class-balanced picks: the top `keep_C[c]` keys of every class c (ties to the lower example id).
+  classes int32 like keys, in [0, C); one bisection for all classes at once."""
+  return sharded.top_count_mask(keys, keep_C, eligible=eligible, groups=classes)
 
 
 def within_groups(
@@ -127,35 +133,25 @@ def whole_groups(
 
 
 def unbiased_prune(
-    scores_N: jax.Array, seen_N: jax.Array, prune: float, uniform_N: jax.Array
+    scores: jax.Array, seen: jax.Array, prune: float, uniform: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
   """InfoBatch: each seen example scoring below the mean seen score is dropped with probability
-  `prune` (when its `uniform_N` sample is below it); the kept ones among those get weight
-  1 / (1 - prune). Returns (kept bool[N], weights f32[N])."""
-  scores_N, seen_N = sharded.replicate(scores_N), sharded.replicate(seen_N)
-  scored_N = seen_N & jnp.isfinite(scores_N)
-  mean = jnp.where(scored_N, scores_N, 0.0).sum() / jnp.maximum(scored_N.sum(), 1)
-  below_N = scored_N & (scores_N < mean)
-  kept_N = ~(below_N & (uniform_N < prune))
-  weights_N = jnp.where(below_N & kept_N, 1.0 / (1.0 - prune), 1.0).astype(jnp.float32)
-  return kept_N, weights_N
-
-
-def _tiered_order(first_N: jax.Array, keys_N: jax.Array) -> jax.Array:
-  """Order putting `first_N` examples first, then the rest by descending key (stable)."""
-  n = keys_N.shape[0]
-  tier_N = jnp.where(first_N, 0, 1).astype(jnp.int32)
-  return jax.lax.sort((tier_N, -keys_N, jnp.arange(n, dtype=jnp.int32)), num_keys=2)[2]
+  `prune` (when its `uniform` sample is below it); the kept ones among those get weight
+  1 / (1 - prune). Returns (kept bool, weights f32), shaped (and sharded) like `scores`."""
+  scored = seen & jnp.isfinite(scores)
+  mean = jnp.where(scored, scores, 0.0).sum() / jnp.maximum(scored.sum(), 1)
+  below = scored & (scores < mean)
+  kept = ~(below & (uniform < prune))
+  weights = jnp.where(below & kept, 1.0 / (1.0 - prune), 1.0).astype(jnp.float32)
+  return kept, weights
 
 
 def mixed(
-    ntk_keys_N: jax.Array, residual_keys_N: jax.Array, random_keys_N: jax.Array,
+    ntk_keys: jax.Array, residual_keys: jax.Array, random_keys: jax.Array,
     n_ntk: jax.Array, n_residual: jax.Array, count: jax.Array,
 ) -> jax.Array:
-  """NINT: the top `n_ntk` by NTK score, then the top `n_residual` of the rest by residual, then
-  uniformly random picks from the rest up to `count` in all."""
-  ntk_keys_N, residual_keys_N, random_keys_N = (
-      sharded.replicate(k) for k in (ntk_keys_N, residual_keys_N, random_keys_N))
-  kept_N = prefix_mask(ranking.descending_order(ntk_keys_N), n_ntk)
-  kept_N = prefix_mask(_tiered_order(kept_N, residual_keys_N), n_ntk + n_residual)
-  return prefix_mask(_tiered_order(kept_N, random_keys_N), count)
+  """NINT: the top `n_ntk` by NTK key, then the top `n_residual` of the rest by residual key, then
+  the top of the rest by random key up to `count` in all (each step ties to the lower example id)."""
+  kept = pool(ntk_keys, n_ntk)
+  kept = kept | pool(residual_keys, n_residual, eligible=~kept)
+  return kept | pool(random_keys, count - n_ntk - n_residual, eligible=~kept)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
@@ -96,53 +97,87 @@ def ordered_uint32(keys_N: jax.Array) -> jax.Array:
   return jnp.where(negative_N, ~bits_N, bits_N | jnp.uint32(0x80000000))
 
 
-def _threshold_mask(u_n, index_n, count, total, index_bits: int):
-  """Kept bool[n] for the `count` largest of `u_n` (uint32) over all shards, ties to the lower index.
-
-  `total(x)` sums a local int32 scalar over the shards (psum; the identity on one device)."""
-  count = jnp.asarray(count, jnp.int32)
-
-  def value_round(b, prefix):  # the largest t with #(u >= t) >= count, MSB first
-    candidate = prefix | (jnp.uint32(1) << (31 - b).astype(jnp.uint32))
-    at_least = total((u_n >= candidate).sum(dtype=jnp.int32))
-    return jnp.where(at_least >= count, candidate, prefix)
-
-  threshold = jax.lax.fori_loop(0, 32, value_round, jnp.uint32(0))
-  above_n = u_n > threshold
-  need = count - total(above_n.sum(dtype=jnp.int32))  # ties to keep, lowest indices first
-  tied_n = u_n == threshold
-
-  def index_round(b, prefix):  # the largest j with #(tied & index < j) < need
-    candidate = prefix | (jnp.int32(1) << (index_bits - 1 - b))
-    below = total((tied_n & (index_n < candidate)).sum(dtype=jnp.int32))
-    return jnp.where(below < need, candidate, prefix)
-
-  last = jax.lax.fori_loop(0, index_bits, index_round, jnp.int32(0))
-  return above_n | (tied_n & (index_n <= last) & (need > 0))
+def example_ids(shape: tuple[int, ...], sharding=None) -> jax.Array:
+  """int32 array of `shape`: each entry's example id. 1-D: its index i. 2-D, the teacher's layout
+  [L, M] (`selection.layout`): entry (s, j) is example j * L + s. Built from iotas with `sharding`
+  (Explicit mode), so no device holds more than its own block."""
+  if len(shape) == 1:
+    return jax.lax.broadcasted_iota(jnp.int32, shape, 0, out_sharding=sharding)
+  shards = shape[0]
+  return (jax.lax.broadcasted_iota(jnp.int32, shape, 1, out_sharding=sharding) * shards
+          + jax.lax.broadcasted_iota(jnp.int32, shape, 0, out_sharding=sharding))
 
 
-def top_count_mask(keys_N: jax.Array, count: jax.Array) -> jax.Array:
-  """bool[N], True for the `count` largest keys (ties to the lower index): exactly the examples
-  `global_top_k(keys_N, k)[:count]` names, for any k >= count.
+def _threshold_mask(u_n, index_n, group_n, eligible_n, count_G, total, index_bits: int):
+  """Kept bool[...] for the count_G[g] largest eligible `u_n` (uint32) of each group g over all
+  shards, ties to the lower index. `group_n` int32 in [0, G) or None (one group);
+  `total(x)` sums a local int32[G] over the shards (psum; the identity on one device)."""
+  count_G = jnp.asarray(count_G, jnp.int32).reshape(-1)
+  groups = count_G.shape[0]
 
-  keys_N: f32[N] as for `global_top_k`; count: int32[] (traced is fine), 0 <= count <= N. If
-  `keys_N` is sharded over a mesh axis (Explicit mode), the result has its sharding and no device
-  holds more than its own N / devices keys: the count-th key is found by bisection (see module
-  docstring). Otherwise one `lax.top_k`-free pass of the same bisection on one device. Pure, jittable.
+  def per_group(x_n):  # int32[G]: how many of x_n lie in each group
+    x_n = x_n & eligible_n if eligible_n is not None else x_n
+    if group_n is None:
+      return x_n.sum(dtype=jnp.int32).reshape(1)
+    return jnp.zeros(groups, jnp.int32).at[group_n.reshape(-1)].add(
+        x_n.reshape(-1).astype(jnp.int32), mode="drop")
+
+  def of_group(x_G):  # x_G[group of each entry]
+    return x_G[0] if group_n is None else x_G[group_n]
+
+  def value_round(b, prefix_G):  # the largest t with #(u >= t) >= count, MSB first
+    candidate_G = prefix_G | (jnp.uint32(1) << (31 - b).astype(jnp.uint32))
+    at_least_G = total(per_group(u_n >= of_group(candidate_G)))
+    return jnp.where(at_least_G >= count_G, candidate_G, prefix_G)
+
+  threshold_G = jax.lax.fori_loop(0, 32, value_round, jnp.zeros(groups, jnp.uint32))
+  threshold_n = of_group(threshold_G)
+  above_n = u_n > threshold_n
+  need_G = count_G - total(per_group(above_n))  # ties to keep, lowest indices first
+  tied_n = u_n == threshold_n
+
+  def index_round(b, prefix_G):  # the largest j with #(tied & index < j) < need
+    candidate_G = prefix_G | (jnp.int32(1) << (index_bits - 1 - b))
+    below_G = total(per_group(tied_n & (index_n < of_group(candidate_G))))
+    return jnp.where(below_G < need_G, candidate_G, prefix_G)
+
+  last_G = jax.lax.fori_loop(0, index_bits, index_round, jnp.zeros(groups, jnp.int32))
+  kept_n = above_n | (tied_n & (index_n <= of_group(last_G)) & (of_group(need_G) > 0))
+  return kept_n if eligible_n is None else kept_n & eligible_n
+
+
+def top_count_mask(keys: jax.Array, count: jax.Array, *, eligible: jax.Array | None = None,
+                   groups: jax.Array | None = None) -> jax.Array:
+  """bool mask of `keys`' shape, True for the `count` largest keys (ties to the lower example id,
+  `example_ids`): for 1-D keys exactly the examples `global_top_k(keys, k)[:count]` names, k >= count.
+
+  keys: f32[N] or f32[L, M] (the teacher's layout), as for `global_top_k` (no NaN, zeros canonical).
+  count: int32[] (traced is fine), at most the number of eligible keys. eligible (optional, bool like
+  keys): only these compete. groups (optional, int32 like keys, in [0, G)): then `count` is int32[G]
+  and each group keeps its own top count[g] (class-balanced picks). If `keys` is sharded over a mesh
+  axis on dim 0 (Explicit mode), the result has its sharding and no device holds more than its own
+  block: the count-th key is found by bisection (see module docstring), 32 + log2(N) rounds of a psum
+  of G integers. Pure, jittable.
   """
-  n = keys_N.shape[0]
-  index_bits = max(1, int(n).bit_length())
-  where = leading_axes(keys_N)
+  size = int(np.prod(keys.shape))
+  index_bits = max(1, int(size + keys.shape[0]).bit_length())
+  count = jnp.asarray(count, jnp.int32)
+  where = leading_axes(keys)
   if where is None:
-    return _threshold_mask(ordered_uint32(keys_N), jnp.arange(n, dtype=jnp.int32), count,
+    return _threshold_mask(ordered_uint32(keys), example_ids(keys.shape), groups, eligible, count,
                            lambda x: x, index_bits)
   mesh, axes = where
+  spec = P(axes, *([None] * (keys.ndim - 1)))
 
-  def local(keys_n, count):
-    local_n = keys_n.shape[0]
-    index_n = jax.lax.axis_index(axes) * local_n + jnp.arange(local_n, dtype=jnp.int32)
-    return _threshold_mask(ordered_uint32(keys_n), index_n, count,
+  def local(keys_n, count, eligible_n, groups_n):
+    offset = jax.lax.axis_index(axes) * keys_n.shape[0]
+    if keys.ndim == 1:
+      index_n = offset + jnp.arange(keys_n.shape[0], dtype=jnp.int32)
+    else:
+      index_n = (jax.lax.broadcasted_iota(jnp.int32, keys_n.shape, 1) * keys.shape[0]
+                 + jax.lax.broadcasted_iota(jnp.int32, keys_n.shape, 0) + offset)
+    return _threshold_mask(ordered_uint32(keys_n), index_n, groups_n, eligible_n, count,
                            lambda x: jax.lax.psum(x, axes), index_bits)
 
-  return jax.shard_map(local, mesh=mesh, in_specs=(P(axes), P()), out_specs=P(axes))(
-      keys_N, jnp.asarray(count, jnp.int32))
+  return jax.shard_map(local, mesh=mesh, in_specs=(spec, P(), spec, spec), out_specs=spec)(
+      keys, count, eligible, groups)

@@ -24,9 +24,14 @@ never-seen examples rank ahead of every scored one.
 `teacher.current_plan(state)` rebuilds the current epoch's plan, for resuming in the middle of an epoch.
 Bad inputs raise ValueError; inside `jit` under `selection.jit_checks()` (see `guards`).
 
-Randomness: epoch e uses fold_in(state.key, e), so a teacher restored from a saved state makes exactly
-the selections of an uninterrupted one, on one device or many. State arrays of pool size may be sharded
-over a mesh axis (Explicit mode); `next_epoch` keeps their sharding and returns a replicated plan.
+Layout: every pool-sized array (state, randomness, plan) is [L, M], L = `logical_shards` (default 1),
+example i at (i % L, i // L) (`selection.layout`). The state may be sharded over a mesh axis on dim 0
+(`init(seed, sharding=NamedSharding(mesh, P("data")))`, Explicit mode, the number of devices dividing
+L): `next_epoch` then keeps every pool-sized array, the plan's included, sharded, and no device holds
+more than its own shards (the pool-wide rules; the group rules need L = 1). Randomness: epoch e uses
+fold_in(state.key, e) and per-entry bits that do not depend on the sharding, so for a fixed L the
+selections and the training order are the same on any number of devices, and a teacher restored from a
+saved state makes exactly the selections of an uninterrupted one.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ import numpy as np
 
 from attent_jax.checks import require_choice
 from attent_jax.selection import guards, rules, sharded
+from attent_jax.selection.layout import Layout
 from attent_jax.selection.plan import Plan
 from attent_jax.selection.recipes import Randomness, Recipe
 from attent_jax.selection.scores import SCORE_KINDS
@@ -48,12 +54,13 @@ from attent_jax.selection.timetable import FULL, SELECT
 
 class TeacherState(NamedTuple):
   """The teacher's whole mutable state: a pytree of arrays, checkpointed with the rest of training.
+  Pool-sized arrays are in the teacher's layout [L, M] (`Teacher.layout.by_example` reads one by id).
 
-  scores  dict kind -> f32[N]: latest recorded score of each example (0 where never recorded).
-  age     dict kind -> int32[N]: `next_epoch` calls since the score was recorded; -1 never recorded.
-  order   int32[N]: the current plan's ordering of the pool (kept examples first).
-  weights f32[N]: the current plan's loss weight of each example (indexed by example).
-  count   int32[]: how many of `order` the current plan trains on.
+  scores  dict kind -> f32[L, M]: latest recorded score of each example (0 where never recorded).
+  age     dict kind -> int32[L, M]: `next_epoch` calls since the score was recorded; -1 never recorded.
+  order   int32[L, M]: the current plan's example ids, each shard's kept examples first.
+  weights f32[L, M]: the current plan's loss weight of each example (by entry, like scores).
+  counts  int32[L]: how many of each row of `order` the current plan trains on.
   epoch   int32[]: the next epoch `next_epoch` will plan (0 after `init`).
   key     uint32[...]: raw data of the base PRNG key (`jax.random.key_data`), default implementation.
   """
@@ -61,7 +68,7 @@ class TeacherState(NamedTuple):
   age: dict
   order: jax.Array
   weights: jax.Array
-  count: jax.Array
+  counts: jax.Array
   epoch: jax.Array
   key: jax.Array
 
@@ -70,30 +77,39 @@ class TeacherState(NamedTuple):
 def _write(state: TeacherState, indices, scores, mask, *, kind: str) -> TeacherState:
   """The scatter behind `Teacher.record` (module-level: one compile shared by all teachers)."""
   cache = state.scores[kind]
-  n = cache.shape[0]
+  shards, slots = cache.shape
   indices, scores, mask = (sharded.replicate(x) for x in (indices, scores, mask))
   # padded (and out-of-range, even negative) entries go out of bounds and are dropped
-  indices = jnp.where(mask & (indices >= 0) & (indices < n), indices, n)
+  inside = mask & (indices >= 0) & (indices < shards * slots)
+  shard = jnp.where(inside, indices % shards, shards)
+  slot = jnp.where(inside, indices // shards, slots)
   out = jax.typeof(cache).sharding if sharded.leading_axes(cache) is not None else None
-  new_scores = cache.at[indices].set(scores, mode="drop", out_sharding=out)
-  new_age = state.age[kind].at[indices].set(0, mode="drop", out_sharding=out)
+  new_scores = cache.at[shard, slot].set(scores, mode="drop", out_sharding=out)
+  new_age = state.age[kind].at[shard, slot].set(0, mode="drop", out_sharding=out)
   return state._replace(scores={**state.scores, kind: new_scores}, age={**state.age, kind: new_age})
 
 
-@functools.partial(jax.jit, static_argnames="n")
-def epoch_randomness(key_data: jax.Array, epoch: jax.Array, *, n: int) -> Randomness:
-  """An epoch's random draw from the state's key data (`Randomness`: perm int32[n], uniform f32[n]),
-  replicated. `rules.epoch_randomness` of fold_in(key, epoch): compiled once per pool size, for every
-  teacher."""
-  return Randomness(*rules.epoch_randomness(jax.random.wrap_key_data(key_data), epoch, n))
+@functools.partial(jax.jit, static_argnames="pool_size", keep_unused=True)
+def epoch_randomness(key_data: jax.Array, epoch: jax.Array, like: jax.Array, *, pool_size: int
+                     ) -> Randomness:
+  """An epoch's random draw from the state's key data (`Randomness`), shaped and sharded like `like`
+  (the state's `order`). `rules.epoch_randomness` of fold_in(key, epoch): compiled once per layout,
+  for every teacher."""
+  return Randomness(*rules.epoch_randomness(jax.random.wrap_key_data(key_data), epoch, like,
+                                            pool_size))
 
 
 class Teacher:
-  """A teacher: a `Recipe` for a pool of `pool_size` examples. Immutable; safe to share; all state
-  lives in `TeacherState`. Built by `presets.make_teacher`."""
+  """A teacher: a `Recipe` for a pool of `pool_size` examples in `logical_shards` logical shards
+  (`selection.layout`). Immutable; safe to share; all state lives in `TeacherState`. Built by
+  `presets.make_teacher`."""
 
-  def __init__(self, name: str, pool_size: int, recipe: Recipe):
+  def __init__(self, name: str, pool_size: int, recipe: Recipe, logical_shards: int = 1):
     self.name, self.recipe, self.pool_size = name, recipe, pool_size
+    self.layout = Layout(pool_size, logical_shards)
+    if logical_shards > 1 and getattr(recipe.rule, "whole_pool_order", False):
+      raise ValueError(f"teacher {name!r} selects within groups cut from one permutation of the "
+                       f"whole pool; it needs logical_shards=1, got {logical_shards}")
     self.timetable = table = recipe.timetable
     self.total_epochs = table.total_epochs
     self.score_kind: str = recipe.score_kind
@@ -122,26 +138,31 @@ class Teacher:
 
   def init(self, key: jax.Array, sharding: jax.sharding.NamedSharding | None = None) -> TeacherState:
     """A fresh state: nothing scored, full-pool plan, epoch 0. `key`: an int seed, a `jax.random.key`
-    or raw uint32 key data. `sharding` (optional): where to place the pool-size arrays, e.g.
-    NamedSharding(mesh, P("data")); the scalars are then replicated on the same mesh."""
-    n = self.pool_size
+    or raw uint32 key data. `sharding` (optional): where to place the [L, M] arrays, e.g.
+    NamedSharding(mesh, P("data")) (dim 0 split: the shard count must divide L), and `counts` with
+    them; `epoch` and `key` are then replicated on the same mesh."""
+    layout = self.layout
     if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
       key = jax.random.key(int(key))
     data = jax.random.key_data(key) if jnp.issubdtype(key.dtype, jax.dtypes.prng_key) else key
+    ids = layout.ids()
     state = TeacherState(
-        scores={k: jnp.zeros(n, jnp.float32) for k in self.score_kinds},
-        age={k: jnp.full(n, -1, jnp.int32) for k in self.score_kinds},
-        order=jnp.arange(n, dtype=jnp.int32), weights=jnp.ones(n, jnp.float32),
-        count=jnp.int32(n), epoch=jnp.int32(0), key=jnp.asarray(data, jnp.uint32))
+        scores={k: jnp.zeros(layout.shape, jnp.float32) for k in self.score_kinds},
+        age={k: jnp.full(layout.shape, -1, jnp.int32) for k in self.score_kinds},
+        order=jnp.asarray(ids), weights=jnp.ones(layout.shape, jnp.float32),
+        counts=jnp.asarray((ids < layout.pool_size).sum(1), jnp.int32), epoch=jnp.int32(0),
+        key=jnp.asarray(data, jnp.uint32))
     if sharding is None:
       return state
     shards = np.prod([sharding.mesh.shape[a] for a in jax.tree.leaves(tuple(sharding.spec))] or [1])
-    if n % shards:
-      raise ValueError(f"pool_size {n} must be a multiple of the {shards} shards of `sharding` "
-                       "(pad the pool, or keep the teacher state replicated)")
+    if layout.shards % shards:
+      raise ValueError(f"the teacher's logical_shards ({layout.shards}) must be a multiple of the "
+                       f"{shards} shards of `sharding` (make_teacher(..., logical_shards=...)), or "
+                       "keep the teacher state replicated")
     scalar = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
-    return jax.tree.map(lambda x: jax.device_put(x, sharding if x.ndim == 1 and x.shape[0] == n
-                                                 and x is not state.key else scalar), state)
+    by_shard = {"epoch": scalar, "key": scalar}  # the rest has one row (or entry) per logical shard
+    return TeacherState(**{field: jax.device_put(value, by_shard.get(field, sharding))
+                           for field, value in state._asdict().items()})
 
   def record(self, state: TeacherState, indices: jax.Array, scores: jax.Array,
              mask: jax.Array | None = None, *, kind: str) -> TeacherState:
@@ -185,14 +206,14 @@ class Teacher:
     """Plans epoch `state.epoch` and advances the counter: the planning entry point. Pure.
 
     Called outside `jit`, it checks the state (`check_state`) and runs two compiled calls: the epoch's
-    random draw (`epoch_randomness`, one compile per pool size, shared by all teachers) and the plan
+    random draw (`epoch_randomness`, one compile per layout, shared by all teachers) and the plan
     (one compile per teacher for the whole run). Inside `jit` (e.g. `jax.jit(teacher.next_epoch)`) it
     traces the same computation. Shapes never depend on the epoch (ratios are table lookups, the kept
-    count a traced int). Past the last epoch: ValueError outside jit; inside, full-data epochs (or a
-    checkify error under `selection.jit_checks()`).
+    counts traced ints). The plan has the state's sharding. Past the last epoch: ValueError outside
+    jit; inside, full-data epochs (or a checkify error under `selection.jit_checks()`).
     """
     self.check_state(state)
-    randomness = epoch_randomness(state.key, state.epoch, n=self.pool_size)
+    randomness = epoch_randomness(state.key, state.epoch, state.order, pool_size=self.pool_size)
     if guards.is_traced(state.epoch):
       return self._plan(state, randomness)
     return self._next_epoch_jit(state, randomness)
@@ -200,32 +221,40 @@ class Teacher:
   def current_plan(self, state: TeacherState) -> Plan:
     """The plan `next_epoch` last returned, rebuilt from the state (to resume inside an epoch)."""
     epoch = jnp.maximum(state.epoch - 1, 0)
-    order = sharded.replicate(state.order)
-    return Plan(order, sharded.replicate(state.weights)[order], state.count,
-                jnp.asarray(self._phase)[epoch] == SELECT, epoch)
+    weights = jnp.take_along_axis(state.weights, state.order // self.layout.shards, axis=1)
+    return Plan(state.order, weights, state.counts, jnp.asarray(self._phase)[epoch] == SELECT, epoch)
 
   def _plan(self, state: TeacherState, randomness: Randomness) -> tuple[TeacherState, Plan]:
-    """The deterministic part of `next_epoch`, given the epoch's random draw."""
-    n = self.pool_size
+    """The deterministic part of `next_epoch`, given the epoch's random draw. Every step acts on the
+    [L, M] layout elementwise, row by row, or by bisection (`sharded.top_count_mask`), so it keeps the
+    state's sharding."""
+    shards = self.layout.shards
+    sharding = jax.typeof(state.order).sharding if sharded.leading_axes(state.order) else None
+    ids = sharded.example_ids(self.layout.shape, sharding)
+    valid = ids < self.pool_size
     epoch = jnp.clip(state.epoch, 0, self.total_epochs)
     phase = jnp.asarray(self._phase)[epoch]
-    if self._selects:
-      seen = {k: state.age[k] >= 0 for k in self.score_kinds}
-      selected, selected_weights = self.recipe.rule(state.scores, seen, randomness, epoch)
+    if self._selects:  # padding: seen, scored -inf (ranked last by every rule)
+      seen = {k: (state.age[k] >= 0) | ~valid for k in self.score_kinds}
+      scores = {k: jnp.where(valid, v, -jnp.inf) for k, v in state.scores.items()}
+      selected, selected_weights = self.recipe.rule(scores, seen, randomness, epoch)
     else:  # this timetable never selects
-      selected, selected_weights = jnp.ones(n, bool), jnp.ones(n, jnp.float32)
-    previous = rules.prefix_mask(sharded.replicate(state.order), state.count)
-    kept = jnp.where(phase == FULL, True, jnp.where(phase == SELECT, selected, previous))
+      selected, selected_weights = valid, jnp.ones(valid.shape, jnp.float32)
+    previous = jax.vmap(lambda order, count: jnp.zeros(order.shape, bool).at[order // shards].set(
+        jnp.arange(order.shape[0]) < count))(state.order, state.counts)
+    kept = valid & jnp.where(phase == FULL, True, jnp.where(phase == SELECT, selected, previous))
     weights = jnp.where(phase == FULL, 1.0, jnp.where(
-        phase == SELECT, selected_weights, sharded.replicate(state.weights))).astype(jnp.float32)
-    order = rules.kept_first(randomness.perm, kept)
-    count = kept.sum(dtype=jnp.int32)
+        phase == SELECT, selected_weights, state.weights)).astype(jnp.float32)
+    slots = jax.vmap(rules.kept_first)(randomness.perm, kept)
+    order = jnp.take_along_axis(ids, slots, axis=1)
+    counts = kept.sum(1, dtype=jnp.int32)
     age = {k: jnp.where(a >= 0, a + 1, a) for k, a in state.age.items()}
-    new_state = state._replace(
-        age=age, order=sharded.like(order, state.order), weights=sharded.like(weights, state.weights),
-        count=count, epoch=state.epoch + 1)
-    return new_state, Plan(order, weights[order], count, phase == SELECT, epoch)
+    new_state = state._replace(age=age, order=order, weights=weights, counts=counts,
+                               epoch=state.epoch + 1)
+    return new_state, Plan(order, jnp.take_along_axis(weights, slots, axis=1), counts,
+                           phase == SELECT, epoch)
 
   def __repr__(self) -> str:
     return (f"Teacher({self.name!r}, pool_size={self.pool_size}, total_epochs={self.total_epochs}, "
-            f"score_kind={self.score_kind!r}, rule={self.recipe.rule!r})")
+            f"logical_shards={self.layout.shards}, score_kind={self.score_kind!r}, "
+            f"rule={self.recipe.rule!r})")
