@@ -39,6 +39,13 @@ class Plan(NamedTuple):
     """int32[]: how many examples the epoch trains on."""
     return self.counts.sum()
 
+  def examples(self) -> tuple[np.ndarray, np.ndarray]:
+    """Host (indices int32[count], weights f32[count]): the examples the epoch trains on, shard by
+    shard, each shard's in its training order (with one logical shard: the epoch's training order)."""
+    indices, weights, counts = (_host(x) for x in (self.indices, self.weights, self.counts))
+    kept = np.arange(indices.shape[1])[None, :] < counts[:, None]
+    return indices[kept].astype(np.int32), weights[kept].astype(np.float32)
+
   def num_batches(self, batch_size: int) -> int:
     """How many batches of `batch_size` `batches` yields (host int): enough for the shard with the
     most kept examples, at batch_size / L rows of each shard per batch."""

@@ -53,9 +53,12 @@ def drive(t, epochs: int = EPOCHS, sharding=None, state=None, start: int = 0):
     state, plan = t.next_epoch(state)
     plan = jax.device_get(plan)
     plans.append(plan)
+    # One masked record of fixed shape [L * M]: every row's trained entries (padding ids masked out).
     trained = np.asarray(plan.indices, np.int32)
-    state = t.record(state, put(trained), put(training_losses(epoch)[trained]),
-                     put(np.arange(POOL) < plan.count), kind="loss")
+    mask = np.arange(trained.shape[1])[None, :] < np.asarray(plan.counts)[:, None]
+    trained = np.where(mask, trained, 0).reshape(-1)
+    state = t.record(state, put(trained), put(training_losses(epoch)[trained]), put(mask.reshape(-1)),
+                     kind="loss")
   return state, plans
 
 

@@ -2,10 +2,11 @@
 selecting exactly what it selected when those benchmarks were recorded.
 
 `golden_selections.json` holds crc32 of each epoch's kept indices and their weights (in training
-order). It was written by `write_golden()` below and checked equal to the same computation on the tree
-the benchmarks were recorded with (commit cc7db4d, where weights were indexed by example). Update it
-only for a change that alters selections on purpose, and say so: recorded `selection_crc32` values in
-benchmarks/*/results.json then no longer describe the code.
+order), written by `write_golden()` below. Update it only for a change that alters selections on
+purpose, and say so: recorded `selection_crc32` values in benchmarks/*/results.json then no longer
+describe the code. Last rewritten for the teacher's logical-shard layout (`selection.layout`): the
+epoch's shuffle is drawn per shard now, which changed every training order (the kept sets of hard
+selections did not change). The benchmarks' recorded runs were made with the previous shuffle.
 """
 
 import json
@@ -45,10 +46,10 @@ def selection_crcs(name: str, overrides: dict, epochs: int) -> list[list[int]]:
       state = teacher.record(state, np.arange(POOL), rng.normal(size=POOL).astype(np.float32),
                              kind=teacher.score_kind)
     state, plan = teacher.next_epoch(state)
-    count = int(plan.count)
-    kept = np.asarray(plan.indices, np.int32)[:count]
-    crcs.append([zlib.crc32(kept.tobytes()),
-                 zlib.crc32(np.asarray(plan.weights, np.float32)[:count].tobytes())])
+    (indices, mask, weights), = plan.batches(POOL)  # one logical shard: the epoch in one batch
+    kept = indices[mask]
+    count = len(kept)
+    crcs.append([zlib.crc32(kept.tobytes()), zlib.crc32(weights[mask].tobytes())])
     losses = rng.normal(size=count).astype(np.float32)
     # The train step records its losses, and their de-biased form for a teacher that tracks it.
     for kind in dict.fromkeys(("loss", *({"relative_loss"} & set(teacher.score_kinds)))):
@@ -56,9 +57,10 @@ def selection_crcs(name: str, overrides: dict, epochs: int) -> list[list[int]]:
   return crcs
 
 
-def write_golden() -> None:
-  """Adds the teachers of newly recorded benchmarks; the entries already there are kept as they are."""
-  golden = json.loads(GOLDEN.read_text())
+def write_golden(rewrite: bool = False) -> None:
+  """Adds the teachers of newly recorded benchmarks; the entries already there are kept as they are
+  (all rewritten with `rewrite`)."""
+  golden = {} if rewrite else json.loads(GOLDEN.read_text())
   golden.update({key: selection_crcs(*args) for key, args in recorded_teachers().items()
                  if key not in golden})
   GOLDEN.write_text(json.dumps(golden, indent=0) + "\n")

@@ -28,7 +28,7 @@ def test_record_rejects_bad_indices_and_scores(indices, scores, match):
 def test_record_ignores_bad_entries_that_are_masked_out():
   t = teacher("attent_simple")
   state = t.record(t.init(0), [3, -1, 4], [1.0, np.nan, 2.0], [True, False, True], kind="loss")
-  assert np.asarray(state.scores["loss"])[[3, 4]].tolist() == [1.0, 2.0]
+  assert t.layout.by_example(state.scores["loss"])[[3, 4]].tolist() == [1.0, 2.0]
 
 
 def _jitted_record(t):
@@ -39,7 +39,7 @@ def test_traced_record_drops_out_of_range_without_checks_and_fails_with_them():
   t = teacher("attent_simple")
   state = t.init(0)
   new = _jitted_record(t)(state, jnp.array([-1, POOL, 5]), jnp.array([7.0, 8.0, 9.0]))
-  scores = np.asarray(new.scores["loss"])
+  scores = t.layout.by_example(new.scores["loss"])
   assert scores[5] == 9.0 and scores.sum() == 9.0  # -1 did not wrap around to the last example
   with selection.jit_checks():
     checked = jax.jit(checkify.checkify(lambda s, i, v: t.record(s, i, v, kind="loss"),

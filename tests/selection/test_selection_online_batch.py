@@ -66,7 +66,7 @@ def test_pressure_one_is_uniform_and_ties_rank_by_index():
 def test_online_batch_preset_samples_half_the_pool_favouring_high_losses():
   plans = unsharded_plans("online_batch")
   assert [int(p.count) for p in plans] == [POOL] + [POOL // 2] * 19
-  kept = [set(np.asarray(p.indices[: p.count]).tolist()) for p in plans[1:]]
+  kept = [set(p.examples()[0].tolist()) for p in plans[1:]]
   assert len({frozenset(k) for k in kept}) == 19  # a fresh draw every epoch
   # epoch 1 ranks epoch 0's losses (every example trained): its picks lean to the top ranks
   order = np_hard_order(training_losses(0))

@@ -76,11 +76,11 @@ def test_preset_counts_and_fresh_passes(name):
   ratio = t.timetable.ratio  # a selection at ratio 1 is a full epoch, with no scoring pass
   assert [e for e in range(EPOCHS) if t.wants_fresh_scores(e)] == [e for e in fresh if ratio[e] < 1]
   for plan in plans:
-    assert sorted(plan.indices) == list(range(POOL)) and np.all(plan.weights == 1.0)
+    assert sorted(plan.indices.reshape(-1)) == list(range(POOL)) and np.all(plan.weights == 1.0)
 
 
 def _kept(plan) -> set:
-  return set(np.asarray(plan.indices[: plan.count]).tolist())
+  return set(plan.examples()[0].tolist())
 
 
 def test_attent_simple_keeps_the_top_70_percent_of_epoch_0_losses_once():
@@ -110,14 +110,14 @@ def test_infobatch_prunes_below_mean_and_reweights():
   cache = np.zeros(POOL, np.float32)
   for epoch, plan in enumerate(plans):
     kept = np.zeros(POOL, bool)
-    kept[np.asarray(plan.indices[: plan.count])] = True
+    kept[plan.examples()[0]] = True
     if epoch == 0 or epoch >= 17:  # floor(0.875 * 20) = 17
       assert kept.all() and np.all(plan.weights == 1.0)
     else:
       below = cache < cache.mean()
       assert kept[~below].all() and 0 < (~kept).sum() < below.sum()
       np.testing.assert_array_equal(plan.weights, np.where(below & kept, 2.0, 1.0)[plan.indices])
-    trained = np.asarray(plan.indices[: plan.count])
+    trained = plan.examples()[0]
     cache[trained] = training_losses(epoch)[trained]
   t = teacher("infobatch")
   assert t.expected_count(5) == round(POOL * 0.75) and t.expected_count(17) == POOL
@@ -137,7 +137,7 @@ def test_nint_mixes_ntk_residual_and_random_picks():
       np.testing.assert_array_equal(teacher("nint").recipe.rule.picks[epoch], [19, 2, 3])
       assert int(plans[epoch].count) == 19
       assert set(ntk_top.tolist()) | set(residual_top.tolist()) <= _kept(plans[epoch])
-    trained = np.asarray(plans[epoch].indices[: plans[epoch].count])
+    trained = plans[epoch].examples()[0]
     loss_cache[trained] = training_losses(epoch)[trained]
 
 

@@ -63,7 +63,7 @@ def test_unbiased_prune_drops_only_below_mean_and_reweights():
   scores = jnp.asarray(np.random.default_rng(0).exponential(1.0, 4000), jnp.float32)
   seen = jnp.arange(4000) % 10 != 0  # unseen examples are never pruned
   uniform = np.random.default_rng(1).uniform(size=4000).astype(np.float32)
-  kept, weights = _jitted("unbiased_prune", prune=0.5)(scores, seen, uniform_N=uniform)
+  kept, weights = _jitted("unbiased_prune", prune=0.5)(scores, seen, uniform=uniform)
   kept, weights, scores, seen = map(np.asarray, (kept, weights, scores, seen))
   below = seen & (scores < scores[seen].mean())
   assert kept[~below].all()
@@ -85,8 +85,9 @@ def test_mixed_takes_ntk_then_residual_then_random():
 
 def test_epoch_randomness_and_kept_first():
   key_data = jax.random.key_data(jax.random.key(3))
-  draws = [teacher.epoch_randomness(key_data, epoch, n=96) for epoch in range(40)]
-  perms, uniforms = (np.stack([np.asarray(d[i]) for d in draws]) for i in (0, 1))
+  like = jnp.zeros((1, 96), jnp.int32)  # one logical shard
+  draws = [teacher.epoch_randomness(key_data, epoch, like, pool_size=96) for epoch in range(40)]
+  perms, uniforms = (np.stack([np.asarray(d[i])[0] for d in draws]) for i in (0, 1))
   assert all(sorted(p) == list(range(96)) for p in perms) and len({p.tobytes() for p in perms}) == 40
   assert uniforms.min() >= 0.0 and uniforms.max() < 1.0 and abs(uniforms.mean() - 0.5) < 0.025
   assert abs(np.asarray(rules.gumbel(uniforms)).mean() - np.euler_gamma) < 0.1

@@ -37,21 +37,36 @@ def test_select_sharded_equals_single_device(data_sharding, method, impl, k, val
                                   selection.rank(scores, method, key=key))
 
 
-# one teacher per granularity and selection rule (default top-k: merge); attent_complex: gather
-TEACHERS = [("attent_complex", {"impl": "gather"}), ("int", {}), ("grant_s", {}), ("grant_b", {}),
-            ("online_batch", {}), ("infobatch", {}), ("nint", {})]
+# one teacher per pool rule; the group rules (grant_s, grant_b) need one logical shard
+TEACHERS = [("attent_complex", {}), ("int", {}), ("online_batch", {}), ("infobatch", {}),
+            ("nint", {}), ("attent_simple", {"drop_top": 0.1, "random_share": 0.3})]
 
 
 @pytest.mark.parametrize("name,overrides", TEACHERS)
 def test_teacher_sharded_equals_single_device(data_sharding, name, overrides):
+  """With a fixed number of logical shards, 8 devices plan exactly what 1 device plans."""
   epochs = 6
-  state, plans = drive(teacher(name, **overrides), epochs=epochs, sharding=data_sharding)
-  for got, expected in zip(plans, unsharded_plans(name)[:epochs]):
+  t = teacher(name, logical_shards=8, **overrides)
+  state, plans = drive(t, epochs=epochs, sharding=data_sharding)
+  _, expected_plans = drive(t, epochs=epochs)
+  for got, expected in zip(plans, expected_plans):
     for a, b in zip(got, expected):
       np.testing.assert_array_equal(a, b)
   for kind, cache in state.scores.items():
-    assert cache.sharding.spec == P("data"), kind
-  assert state.order.sharding.spec == P("data")
+    assert cache.sharding.spec[0] == "data", kind
+  assert state.order.sharding.spec[0] == state.counts.sharding.spec[0] == "data"
+
+
+def test_one_logical_shard_is_one_shuffle_of_the_whole_pool():
+  plans = unsharded_plans("int")
+  assert plans[0].indices.shape == (1, 96) and sorted(plans[0].indices[0]) == list(range(96))
+  assert sorted(plans[1].examples()[0]) != plans[1].examples()[0].tolist()  # shuffled
+
+
+@pytest.mark.parametrize("name", ["grant_s", "grant_b"])
+def test_group_teachers_need_one_logical_shard(name):
+  with pytest.raises(ValueError, match="needs logical_shards=1"):
+    teacher(name, logical_shards=8)
 
 
 def test_select_on_an_auto_mode_mesh_equals_single_device():
@@ -64,10 +79,12 @@ def test_select_on_an_auto_mode_mesh_equals_single_device():
                                   selection.select(scores, 9, method=method, key=key))
 
 
-def test_init_rejects_a_pool_that_does_not_split_over_the_shards(data_sharding):
-  t = selection.make_teacher("int", pool_size=100, total_epochs=3)
-  with pytest.raises(ValueError, match="pool_size 100 must be a multiple of the 8 shards"):
+def test_init_rejects_logical_shards_that_do_not_split_over_the_devices(data_sharding):
+  t = selection.make_teacher("int", pool_size=100, total_epochs=3, logical_shards=12)
+  with pytest.raises(ValueError, match=r"logical_shards \(12\) must be a multiple of the 8 shards"):
     t.init(jax.random.key(0), data_sharding)
+  odd_pool = selection.make_teacher("int", pool_size=100, total_epochs=3, logical_shards=16)
+  assert odd_pool.init(0, data_sharding).order.shape == (16, 7)  # 12 padding entries
 
 
 @settings(max_examples=20, deadline=None)
@@ -113,3 +130,27 @@ def test_sharded_selection_step_holds_no_pool_sized_buffer(data_sharding):
   gathered = jax.jit(lambda keys: selection.global_top_k(keys, n // 2, "gather")).lower(
       args[0]).compile()
   assert _largest_buffer(gathered) >= n  # the replicated design does hold the whole pool
+
+
+@pytest.mark.parametrize("name,overrides", [("attent_simple", {}), ("attent_complex", {}),
+                                            ("infobatch", {}), ("nint", {})])
+def test_planning_step_holds_no_pool_sized_buffer(data_sharding, name, overrides):
+  """The whole compiled next_epoch (randomness, rule, shuffle, plan) on 8 devices: every buffer of
+  its partitioned program is at most a few times N / 8 elements, and its memory far below one
+  replicated f32 copy of the pool."""
+  n = 2**16
+  t = selection.make_teacher(name, pool_size=n, total_epochs=4, logical_shards=64, **overrides)
+  state = t.init(0, data_sharding)._replace(epoch=jnp.int32(1))  # a subset epoch
+
+  def plan_epoch(state):
+    return t._plan(state, selection.teacher.epoch_randomness(state.key, state.epoch, state.order,
+                                                             pool_size=n))
+
+  compiled = jax.jit(plan_epoch).lower(state).compile()
+  assert _largest_buffer(compiled) <= 2 * n // 8
+  memory = compiled.memory_analysis()
+  per_device = (memory.argument_size_in_bytes + memory.output_size_in_bytes
+                + memory.temp_size_in_bytes)
+  assert per_device < 20 * n, memory  # 3 int32/f32 words per example of the pool, 8 devices: 160 n
+  new_state, plan = jax.jit(plan_epoch)(state)
+  assert plan.indices.sharding.spec[0] == new_state.order.sharding.spec[0] == "data"

@@ -21,12 +21,12 @@ def test_record_writes_only_unmasked_entries_and_ages_them():
   state = t.init(jax.random.key(0))
   state = t.record(state, jnp.array([5, 7, 5, 9]), jnp.array([1.0, 2.0, 3.0, 4.0]),
                    jnp.array([True, True, False, True]), kind="loss")
-  scores, age = np.asarray(state.scores["loss"]), np.asarray(state.age["loss"])
+  scores, age = (t.layout.by_example(x) for x in (state.scores["loss"], state.age["loss"]))
   assert scores[[5, 7, 9]].tolist() == [1.0, 2.0, 4.0] and scores.sum() == 7.0
   assert age[[5, 7, 9]].tolist() == [0, 0, 0] and (age == -1).sum() == POOL - 3
   assert t.record(state, jnp.arange(4), jnp.ones(4), kind="ntk") is state  # not tracked: no-op
   state, _ = t.next_epoch(state)
-  assert np.asarray(state.age["loss"])[[5, 7, 9]].tolist() == [1, 1, 1]
+  assert t.layout.by_example(state.age["loss"])[[5, 7, 9]].tolist() == [1, 1, 1]
   with pytest.raises(ValueError, match="kind"):
     t.record(state, jnp.arange(4), jnp.ones(4), kind="grad")
 
@@ -84,8 +84,8 @@ def test_plan_batches_cover_the_kept_examples_once_in_training_order(name, batch
     assert all(b[0].shape == b[1].shape == b[2].shape == (batch_size,) for b in batches)
     assert indices.dtype == np.int32 and mask.dtype == bool and weights.dtype == np.float32
     count = int(plan.count)
-    np.testing.assert_array_equal(indices[mask], np.asarray(plan.indices)[:count])
-    np.testing.assert_array_equal(weights[mask], np.asarray(plan.weights)[:count])
+    np.testing.assert_array_equal(indices[mask], plan.examples()[0])  # one logical shard: in order
+    np.testing.assert_array_equal(weights[mask], plan.examples()[1])
     assert mask.sum() == count and not mask[count:].any() and np.all(weights[~mask] == 0)
     resumed = list(plan.batches(batch_size, start=1))
     assert len(resumed) == len(batches) - 1 and all(
@@ -106,8 +106,8 @@ def test_a_registered_custom_rule_is_a_teacher():
   try:
     t = selection.make_teacher("every_other_for_test", pool_size=10, total_epochs=2)
     state, plan = t.next_epoch(t.init(0))
-    assert sorted(np.asarray(plan.indices)[:int(plan.count)].tolist()) == [0, 2, 4, 6, 8]
-    assert np.all(np.asarray(plan.weights)[:5] == 2.0) and t.expected_count(0) == 5
+    assert sorted(plan.examples()[0].tolist()) == [0, 2, 4, 6, 8]
+    assert np.all(plan.examples()[1] == 2.0) and t.expected_count(0) == 5
     with pytest.raises(ValueError, match="exists already"):
       selection.register("every_other_for_test", every_other)
   finally:
