@@ -97,6 +97,13 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _require(not config.eval.generate_examples or config.eval.max_new_tokens > 0,
            "config.eval.max_new_tokens must be positive when config.eval.generate_examples is "
            f"{config.eval.generate_examples}")
+  shards = config.teacher.logical_shards
+  _require(isinstance(shards, int) and shards >= 1,
+           f"config.teacher.logical_shards must be a positive integer, got {shards!r}")
+  _require(train.batch_size % shards == 0,
+           f"config.train.batch_size={train.batch_size} must be a multiple of "
+           f"config.teacher.logical_shards={shards} (every batch takes as many rows from each "
+           "logical shard of the pool)")
   _require(config.init.param_dtype in ("float32", "bfloat16"),
            f"config.init.param_dtype must be 'float32' or 'bfloat16', got {config.init.param_dtype!r}")
   _require(config.init.param_dtype == "float32" or (config.lora.enabled and config.init.checkpoint),
@@ -217,7 +224,8 @@ def make_teacher(config, pool_size: int, labels=None) -> selection.Teacher:
   if grouped:
     overrides.setdefault("batch_size", config.train.batch_size)
   return selection.make_teacher(config.teacher.name, pool_size=pool_size,
-                                total_epochs=config.train.epochs, **overrides)
+                                total_epochs=config.train.epochs,
+                                logical_shards=config.teacher.logical_shards, **overrides)
 
 
 def _check_irreducible(config, teacher: selection.Teacher) -> None:
@@ -284,6 +292,11 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
   _require(config.train.batch_size <= train_pool.size,
            f"config.train.batch_size={config.train.batch_size} exceeds the pool of {train_pool.size}")
   teacher = make_teacher(config, train_pool.size, train_pool.arrays.get("label"))
+  data_devices = mesh.shape[sharding_lib.DATA_AXIS]
+  _require(config.teacher.logical_shards % data_devices == 0,
+           f"config.teacher.logical_shards={config.teacher.logical_shards} must be a multiple of "
+           f"the {data_devices} devices of the mesh's data axis (the teacher's state is sharded "
+           "over them)")
   _check_irreducible(config, teacher)
   steps = tuple(math.ceil(teacher.expected_count(epoch) / config.train.batch_size)
                 for epoch in range(config.train.epochs))

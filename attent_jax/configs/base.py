@@ -45,8 +45,13 @@ def base_config() -> ml_collections.ConfigDict:
   # irreducible_from: the workdir of a finished run of the same model whose final params give each
   # example's irreducible loss, for overrides.score_kind="reducible_loss" (attent_jax.train.irreducible).
   # class_balanced: pass the pool's class labels as the preset's `classes` (class-balanced picks).
+  # logical_shards: the pool's layout (attent_jax.selection.layout): each epoch is shuffled within
+  # that many shards, every batch takes batch_size / logical_shards rows of each, and the teacher's
+  # state is sharded over the mesh's data axis (whose size must divide it). For a fixed value the
+  # selections and the training data are the same on any such number of devices or hosts. The group
+  # presets (grant_b, grant_s, granularity != "pool") need 1.
   config.teacher = ml_collections.ConfigDict(dict(name="full_data", overrides={}, irreducible_from="",
-                                                  class_balanced=False))
+                                                  class_balanced=False, logical_shards=8))
 
   config.train = ml_collections.ConfigDict(dict(
       epochs=10,

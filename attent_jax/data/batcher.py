@@ -61,23 +61,33 @@ class Batcher:
     self.pool, self.batch_size, self.sharding = pool, batch_size, sharding
     self._rows = slice(0, batch_size) if sharding is None else _local_rows(sharding, batch_size)
 
+  @property
+  def local_rows(self) -> slice:
+    """The rows of every batch that this process's devices hold (all rows on one process)."""
+    return self._rows
+
   def num_batches(self, count: int) -> int:
     return -(-count // self.batch_size)
 
   def batch(self, indices: np.ndarray, weights: np.ndarray | None = None,
-            mask: np.ndarray | None = None) -> dict[str, jax.Array]:
+            mask: np.ndarray | None = None, *, local: bool = False) -> dict[str, jax.Array]:
     """One batch of the examples `indices` (at most batch_size of them), padded to batch_size rows.
 
     With `mask` (bool, as `selection.Plan.batches` yields it), `indices`, `weights` and `mask` are
-    already batch_size long and the rows where `mask` is False are padding (their weight becomes 0).
-    Only this process's rows are gathered from the pool.
+    already batch_size long and the rows where `mask` is False are padding (their weight becomes 0);
+    with `local` too, they hold only this process's rows (`local_rows`, as `Plan.batches(...,
+    rows=batcher.local_rows)` yields them). Only this process's rows are gathered from the pool.
     """
     indices = np.asarray(indices, np.int32)
+    rows = self._rows.stop - self._rows.start if local else self.batch_size
+    if local and mask is None:
+      raise ValueError("local=True needs the mask of the rows (as selection.Plan.batches yields it)")
     if mask is not None:
       mask = np.asarray(mask, bool)
-      if not len(indices) == len(mask) == self.batch_size:
-        raise ValueError(f"indices and mask must hold batch_size={self.batch_size} rows, got "
-                         f"{len(indices)} and {len(mask)}")
+      if not len(indices) == len(mask) == rows:
+        raise ValueError(f"indices and mask must hold {rows} rows"
+                         f"{' (this process)' if local else ''}, got {len(indices)} and "
+                         f"{len(mask)}")
       count, padded = int(mask.sum()), indices
       weight = np.where(mask, 1.0 if weights is None else np.asarray(weights, np.float32), 0.0)
       weight = weight.astype(np.float32)
@@ -95,9 +105,9 @@ class Batcher:
     if len(real) and (real.min() < 0 or real.max() >= self.pool.size):
       raise IndexError(f"example indices must lie in [0, {self.pool.size})")
     padded = np.where(mask, padded, 0).astype(np.int32)
-    local = self._rows
-    host = model_features(self.pool, padded[local])
-    host.update(index=padded[local], mask=mask[local], weight=weight[local])
+    mine = slice(None) if local else self._rows
+    host = model_features(self.pool, padded[mine])
+    host.update(index=padded[mine], mask=mask[mine], weight=weight[mine])
     if self.sharding is None:
       return {key: jax.numpy.asarray(value) for key, value in host.items()}
     return {key: jax.make_array_from_process_local_data(

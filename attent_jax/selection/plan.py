@@ -11,6 +11,7 @@ shard, each device's rows of every batch are its own shards' entries. Consume a 
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from typing import NamedTuple
 
@@ -45,6 +46,21 @@ class Plan(NamedTuple):
     indices, weights, counts = (_host(x) for x in (self.indices, self.weights, self.counts))
     kept = np.arange(indices.shape[1])[None, :] < counts[:, None]
     return indices[kept].astype(np.int32), weights[kept].astype(np.float32)
+
+  def crc32(self) -> int:
+    """A fingerprint of the epoch: zlib.crc32 of the L per-shard crc32s of each shard's trained ids
+    in training order. The same on any number of devices or processes (each computes the crcs of
+    the shards it holds; only those L integers are exchanged)."""
+    shards = self.indices.shape[0]
+    counts = _host(self.counts)
+    crcs = np.zeros(shards, np.uint32)
+    for first, rows in _held_rows(self.indices):
+      for shard, row in enumerate(rows, start=first):
+        crcs[shard] = zlib.crc32(np.ascontiguousarray(row[:counts[shard]], np.int32).tobytes())
+    if jax.process_count() > 1:  # every shard is held by some process: combine (max over processes)
+      from jax.experimental import multihost_utils
+      crcs = np.max(multihost_utils.process_allgather(crcs), axis=0).astype(np.uint32)
+    return zlib.crc32(crcs.tobytes())
 
   def num_batches(self, batch_size: int) -> int:
     """How many batches of `batch_size` `batches` yields (host int): enough for the shard with the
@@ -93,6 +109,17 @@ def _rows_per_shard(batch_size, shards: int) -> int:
                      f"logical_shards ({shards}): every batch takes the same number of rows from "
                      "each logical shard")
   return int(batch_size) // shards
+
+
+def _held_rows(array) -> list[tuple[int, np.ndarray]]:
+  """(first row, rows) of each block of `array` that this process holds (all of it if addressable)."""
+  if not isinstance(array, jax.Array) or array.is_fully_addressable or array.is_fully_replicated:
+    return [(0, np.asarray(jax.device_get(array)))]
+  blocks = {}
+  for shard in array.addressable_shards:
+    start, _, _ = shard.index[0].indices(array.shape[0])
+    blocks.setdefault(start, np.asarray(shard.data))
+  return sorted(blocks.items(), key=lambda item: item[0])
 
 
 def _host(array, first: int = 0, last: int | None = None) -> np.ndarray:

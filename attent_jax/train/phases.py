@@ -62,10 +62,12 @@ class StepLog:
   def __init__(self, writer, learning_rate, bar, log_every_steps: int):
     self.writer, self.learning_rate, self.bar = writer, learning_rate, bar
     self.log_every_steps = log_every_steps
-    self._pending: list[tuple[int, np.ndarray, dict]] = []
+    self._pending: list[tuple[int, tuple, slice, dict]] = []
 
-  def add(self, step: int, indices: np.ndarray, metrics: dict, epoch: int) -> None:
-    self._pending.append((step, indices, metrics))
+  def add(self, step: int, examples: tuple[np.ndarray, np.ndarray], metrics: dict, epoch: int,
+          rows: slice = slice(None)) -> None:
+    """examples: (indices, mask) of the batch's rows `rows` (this process's), as the plan gave them."""
+    self._pending.append((step, examples, rows, metrics))
     self.bar.update(1)
     if step % self.log_every_steps == 0:
       self.flush(epoch)
@@ -74,30 +76,30 @@ class StepLog:
     """Raises NonFiniteLossError naming the step and examples of the first non-finite loss."""
     if not self._pending:
       return
-    fetched = [(step, idx, jax.device_get(m)) for step, idx, m in self._pending]
+    fetched = [(step, idx, rows, jax.device_get(m)) for step, idx, rows, m in self._pending]
     self._pending = []
-    for step, idx, metrics in fetched:
-      losses = np.asarray(metrics["losses"])[: len(idx)]
+    for step, (idx, mask), rows, metrics in fetched:
+      losses, idx = np.asarray(metrics["losses"])[rows][mask], idx[mask]
       if not np.isfinite(metrics["loss"]) or not np.isfinite(losses).all():
         bad = idx[~np.isfinite(losses)] if not np.isfinite(losses).all() else idx
         raise NonFiniteLossError(
             f"non-finite training loss at step {step} (epoch {epoch}); examples involved "
             f"(pool indices): {bad[:20].tolist()}; the last good checkpoint is left as it was")
-    last_step = fetched[-1][0]
+    last_step, last = fetched[-1][0], fetched[-1][3]
     self.writer.write(last_step, {
-        "train/loss": np.mean([float(m["loss"]) for _, _, m in fetched]),
-        "train/grad_norm": np.mean([float(m["grad_norm"]) for _, _, m in fetched]),
+        "train/loss": np.mean([float(m["loss"]) for *_, m in fetched]),
+        "train/grad_norm": np.mean([float(m["grad_norm"]) for *_, m in fetched]),
         # The LR the last step was fed (schedule_over="epochs"), else the schedule's.
-        "train/learning_rate": float(fetched[-1][2]["learning_rate"]) if "learning_rate" in fetched[-1][2]
+        "train/learning_rate": float(last["learning_rate"]) if "learning_rate" in last
                                else float(self.learning_rate(last_step)),
     })
-    self.bar.set_postfix(loss=f"{float(fetched[-1][2]['loss']):.4f}", epoch=epoch)
+    self.bar.set_postfix(loss=f"{float(last['loss']):.4f}", epoch=epoch)
 
 
 def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, plan,
                   first_batch: int, log: StepLog, epoch: int) -> Iterator[tuple]:
   """Trains on the plan's batches (`selection.Plan.batches`: the kept examples once each, in training
-  order, with their loss weights) from `first_batch` on, yielding (state, teacher_state, step) after
+  order, with their loss weights; this process reads only its own rows) from `first_batch` on, yielding (state, teacher_state, step) after
   each step (step: the host int of state.step, read once); the caller may stop early (the states it
   last received are then the current ones).
 
@@ -107,12 +109,13 @@ def train_batches(exp: Experiment, steps: CompiledSteps, state, teacher_state, p
   rates = (exp.epoch_learning_rates(epoch, batches) if exp.epoch_learning_rates is not None
            and batches > 0 else None)
   for batch_index, (indices, mask, weights) in enumerate(
-      plan.batches(exp.batcher.batch_size, start=first_batch), start=first_batch):
-    batch = exp.batcher.batch(indices, weights, mask)
+      plan.batches(exp.batcher.batch_size, start=first_batch, rows=exp.batcher.local_rows),
+      start=first_batch):
+    batch = exp.batcher.batch(indices, weights, mask, local=True)
     lr = () if rates is None else (np.float32(rates[batch_index]),)
     state, teacher_state, step_metrics = steps.train(state, teacher_state, batch, *lr)
     step = int(state.step)  # Waits for the step: one host round trip per step, here only.
-    log.add(step, indices[mask], step_metrics, epoch)
+    log.add(step, (indices, mask), step_metrics, epoch, rows=exp.batcher.local_rows)
     yield state, teacher_state, step
 
 

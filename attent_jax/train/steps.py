@@ -13,6 +13,7 @@ import optax
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 from attent_jax import sharding as sharding_lib
+from attent_jax import selection
 from attent_jax.selection import scores as scores_lib
 from attent_jax.tasks import Task
 from attent_jax.train.state import TrainState, state_shardings, step_key
@@ -74,7 +75,12 @@ class CompiledSteps:
     self.mesh, self.host_learning_rate = mesh, host_learning_rate
     self.state_sharding = state_shardings(state, optimizer, mesh, rules)
     replicated = sharding_lib.replicated(mesh)
-    self.teacher_sharding = jax.tree.map(lambda _: replicated, teacher_state)
+    by_shard = NamedSharding(mesh, P(sharding_lib.DATA_AXIS))  # dim 0: the logical shards
+    self.teacher_sharding = type(teacher_state)(**{
+        field: jax.tree.map(lambda _: replicated if field in ("epoch", "key") else by_shard, value)
+        for field, value in teacher_state._asdict().items()})
+    plan_sharding = selection.Plan(indices=by_shard, weights=by_shard, counts=replicated,
+                                   reselected=replicated, epoch=replicated)
     batch = NamedSharding(mesh, P(sharding_lib.DATA_AXIS))
     metric_shardings = {"loss": replicated, "grad_norm": replicated, "losses": replicated}
     if host_learning_rate:
@@ -105,8 +111,9 @@ class CompiledSteps:
     self.evaluate = jax.jit(evaluate, in_shardings=(self.state_sharding, batch),
                             out_shardings=replicated)
     self.record_pool = jax.jit(record_pool, donate_argnums=0, out_shardings=self.teacher_sharding)
-    self.next_epoch = jax.jit(teacher.next_epoch, out_shardings=(self.teacher_sharding, replicated))
-    self.current_plan = jax.jit(teacher.current_plan, out_shardings=replicated)
+    # The plan stays sharded by logical shard: each process reads only its own rows of each batch.
+    self.next_epoch = jax.jit(teacher.next_epoch, out_shardings=(self.teacher_sharding, plan_sharding))
+    self.current_plan = jax.jit(teacher.current_plan, out_shardings=plan_sharding)
 
   def compile(self, state: TrainState, teacher_state, train_batch, eval_batch, *,
               fresh_scores: bool, pool_size: int) -> None:

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 import pytest
 
-from attent_jax import checkpoint, tasks, train
+from attent_jax import checkpoint, experiment, tasks, train
 from attent_jax.configs import vit_digits
 from tests.offline_data import smoke_config
 
@@ -99,15 +99,20 @@ def test_sigterm_checkpoints_before_exit(data_dirs, tmp_path):
 
 def test_non_finite_loss_stops_with_the_step_and_examples(data_dirs, tmp_path, monkeypatch):
   original = tasks.Task.losses_from_outputs
-  poisoned_example = 7
+  config = smoke_config(vit_digits, data_dirs, epochs=2, log_every_steps=1, checkpoint_every_steps=1)
+  config.teacher.name = "full_data"
+  # An example of the second batch, so that a good checkpoint exists before it (the loop's seed).
+  exp = experiment.build(config)
+  _, plan = exp.teacher.next_epoch(exp.teacher.init(
+      jax.random.fold_in(jax.random.key(config.seed), 0x7EAC)))
+  indices, mask, _ = list(plan.batches(config.train.batch_size))[1]
+  poisoned_example = int(indices[mask][0])
 
   def poisoned(self, outputs, batch):
     losses = original(self, outputs, batch)
     return jax.numpy.where(batch["index"] == poisoned_example, jax.numpy.nan, losses)
 
   monkeypatch.setattr(tasks.Task, "losses_from_outputs", poisoned)
-  config = smoke_config(vit_digits, data_dirs, epochs=2, log_every_steps=1, checkpoint_every_steps=1)
-  config.teacher.name = "full_data"
   with pytest.raises(train.NonFiniteLossError, match=rf"\[{poisoned_example}\]") as error:
     train.run(config, tmp_path, progress=False)
   failing_step = int(re.search(r"at step (\d+)", str(error.value)).group(1))

@@ -46,7 +46,7 @@ def test_fresh_pass_records_loss_minus_the_irreducible_loss(data_dirs, irreducib
   own = np.concatenate([np.asarray(steps.score(state, b)) for b in
                         exp.score_batcher.batches(np.arange(exp.train_pool.size, dtype=np.int32))])
   teacher_state = phases.score_pool(exp, steps, state, teacher_state, irreducible_N)
-  np.testing.assert_allclose(np.asarray(teacher_state.scores["reducible_loss"]),
+  np.testing.assert_allclose(exp.teacher.layout.by_example(teacher_state.scores["reducible_loss"]),
                              own[:exp.train_pool.size] - irreducible_N, rtol=1e-5, atol=1e-6)
 
 

@@ -39,10 +39,10 @@ def test_train_step_records_relative_loss_for_a_cached_teacher(data_dirs):
   indices = np.arange(3, 23, dtype=np.int32)  # 20 of a 32-row batch: a padded tail too.
   _, teacher_state, metrics = steps.train(state, teacher_state, exp.batcher.batch(indices))
   losses = np.asarray(metrics["losses"])[:20]
-  cached = np.asarray(teacher_state.scores["relative_loss"])
+  cached = exp.teacher.layout.by_example(teacher_state.scores["relative_loss"])
   np.testing.assert_allclose(cached[indices], losses - losses.mean(), rtol=1e-5, atol=1e-6)
-  assert np.all(np.asarray(teacher_state.age["relative_loss"])[indices] == 0)
-  assert np.all(cached[23:] == 0) and np.all(np.asarray(teacher_state.age["relative_loss"])[23:] == -1)
+  assert np.all(exp.teacher.layout.by_example(teacher_state.age["relative_loss"])[indices] == 0)
+  assert np.all(cached[23:] == 0) and np.all(exp.teacher.layout.by_example(teacher_state.age["relative_loss"])[23:] == -1)
 
 
 @pytest.mark.parametrize("teacher,overrides", [("attent_simple", {}),
