@@ -49,9 +49,14 @@ def test_k_larger_than_the_pool():
     selection.select(jnp.zeros(10), 11)
 
 
-def test_batch_size_not_divisible_by_device_count(digits):
-  digits.train.batch_size = 36  # 8 fake devices.
-  build_fails(digits, "not divisible by the 8 devices")
+def test_batch_size_not_a_multiple_of_the_logical_shards(digits):
+  digits.train.batch_size = 36  # 8 logical shards (and 8 fake devices)
+  build_fails(digits, "must be a multiple of config.teacher.logical_shards=8")
+
+
+def test_logical_shards_not_a_multiple_of_the_device_count(digits):
+  digits.teacher.logical_shards = 4  # 8 fake devices
+  build_fails(digits, "logical_shards=4 must be a multiple of the 8 devices")
 
 
 def test_unknown_teacher(digits):

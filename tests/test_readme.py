@@ -31,7 +31,8 @@ def test_readme_custom_teacher_is_short_and_runs(capsys):
     teacher = namespace["teacher"]
     state, plan = teacher.next_epoch(teacher.init(0))  # epoch 0: full data, losses recorded
     losses = np.arange(2048, dtype=np.float32) % 97
-    state = teacher.record(state, plan.indices, losses[np.asarray(plan.indices)], kind="loss")
+    trained = plan.examples()[0]
+    state = teacher.record(state, trained, losses[trained], kind="loss")
     state, plan = teacher.next_epoch(state)
     kept = plan.examples()[0]
     expected = np.argsort(-losses, kind="stable")[:512]

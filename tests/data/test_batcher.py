@@ -62,7 +62,7 @@ def test_plan_batches_feed_the_batcher_as_padded_batches(digits):
   np.testing.assert_array_equal(batch["weight"], weights)
   np.testing.assert_array_equal(batch["index"], indices)
   np.testing.assert_array_equal(batch["label"][:3], digits.arrays["label"][[5, 9, 2]])
-  with pytest.raises(ValueError, match="batch_size=8 rows"):
+  with pytest.raises(ValueError, match="must hold 8 rows"):
     data.Batcher(digits, 8).batch(indices[:4], None, mask[:4])
   with pytest.raises(IndexError):
     data.Batcher(digits, 8).batch(np.where(mask, 10**6, 0), None, mask)
