@@ -2,8 +2,9 @@
 
 Times `selection.select` on scores of pool size N (default 60000) sharded over a `data` axis of 8
 devices, k = 0.3 N (and a small k = 0.01 N, where each shard's candidates are far fewer than a shard),
-for every method, and `next_epoch` of the attent_complex teacher on a subset epoch (a soft re-draw from
-sharded scores; plus the same with the state on one device, for reference). "gather" = one reshard to
+for every method, and `next_epoch` of the attent_complex teacher (8 logical shards) on a subset epoch
+(a soft re-draw), its state sharded over the 8 devices against the same teacher on one device (the
+teacher's own top-count is the bisection of `sharded.top_count_mask`; the plans are checked equal). "gather" = one reshard to
 replicated, then top-k; "merge" = shard_map local top-k, all-gather of the candidates, top-k merge
 (attent_jax/selection/sharded.py). Each cell: median and min wall-clock ms and median process-CPU ms
 (all threads) over --repeats calls, after one compile-and-warm-up call, the implementations' calls
@@ -92,17 +93,17 @@ def main() -> None:
 
   fns = {}
   indices = jax.device_put(np.arange(n, dtype=np.int32), sharding)
-  for impl in selection.IMPLS:
-    teacher = selection.make_teacher("attent_complex", pool_size=n, total_epochs=20, impl=impl)
-    state = teacher.record(teacher.init(key, sharding=sharding), indices, scores, kind="loss")
-    state = state._replace(epoch=jax.device_put(np.int32(2), state.epoch.sharding))  # a re-draw
-    fns[impl] = lambda t=teacher, s=state: t.next_epoch(s)[1]
-  _row("attent_complex next_epoch (soft)", fns, args.repeats)
-
-  teacher = selection.make_teacher("attent_complex", pool_size=n, total_epochs=20)
+  # The teacher's own top-count is the bisection (no implementation to choose): its state sharded
+  # over the 8 devices (8 logical shards) against the same teacher on 1 device.
+  teacher = selection.make_teacher("attent_complex", pool_size=n, total_epochs=20, logical_shards=8)
+  sharded_state = teacher.record(teacher.init(key, sharding=sharding), indices, scores, kind="loss")
+  sharded_state = sharded_state._replace(  # a re-draw
+      epoch=jax.device_put(np.int32(2), sharded_state.epoch.sharding))
   state = teacher.record(teacher.init(key), np.arange(n, dtype=np.int32), host_scores, kind="loss")
   state = state._replace(epoch=np.int32(2))
-  _row("  same, state on 1 device", {"single": lambda: teacher.next_epoch(state)[1]}, args.repeats)
+  _row("attent_complex next_epoch (soft)", {
+      "8 devices": lambda: teacher.next_epoch(sharded_state)[1],
+      "1 device": lambda: teacher.next_epoch(state)[1]}, args.repeats)
   print(f"default implementation: {selection.DEFAULT_IMPL}")
 
 

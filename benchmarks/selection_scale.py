@@ -3,8 +3,9 @@
 For pools of 1e6, 1e7 and 1e8 examples (scores sharded P('data') over 8 devices) it compiles and, where
 the machine's memory allows, runs:
 
-  next_epoch         today's whole planning step of `attent_simple` (hard top 70%, a SELECT epoch)
-                     with the state sharded: the epoch's permutation and the plan are replicated;
+  next_epoch         the teacher's whole planning step of `attent_simple` (hard top 70%, a SELECT
+                     epoch) in 1024 logical shards, state sharded: the epoch's per-shard shuffle, the
+                     bisection top-count, the kept-first order and the plan all stay sharded;
   select/replicated  the selection step alone, replicated design: one all-gather of the keys, then
                      `lax.top_k` of k = 0.7 N and a kept mask (`global_top_k(..., "gather")`);
   select/sharded     the selection step alone, sharded design: `top_count_mask` (bisection over the
@@ -41,6 +42,7 @@ from jax.sharding import PartitionSpec as P  # noqa: E402
 from attent_jax import selection  # noqa: E402
 
 RATIO = 0.7
+LOGICAL_SHARDS = 1024
 
 
 def _largest_buffer(compiled) -> int:
@@ -76,19 +78,21 @@ def _median_seconds(fn, args, repeats: int) -> float:
   return statistics.median(times)
 
 
-def _teacher_state(teacher, n, sharding, scalar, concrete: bool):
+def _teacher_state(teacher, sharding, scalar, concrete: bool):
   """The state of a SELECT epoch (epoch 1, every example scored), concrete or abstract."""
+  shape = teacher.layout.shape
   if not concrete:
-    vector = lambda dtype: jax.ShapeDtypeStruct((n,), dtype, sharding=sharding)  # noqa: E731
+    table = lambda dtype: jax.ShapeDtypeStruct(shape, dtype, sharding=sharding)  # noqa: E731
     one = lambda dtype: jax.ShapeDtypeStruct((), dtype, sharding=scalar)  # noqa: E731
     return selection.TeacherState(
-        scores={"loss": vector(jnp.float32)}, age={"loss": vector(jnp.int32)},
-        order=vector(jnp.int32), weights=vector(jnp.float32), count=one(jnp.int32),
+        scores={"loss": table(jnp.float32)}, age={"loss": table(jnp.int32)},
+        order=table(jnp.int32), weights=table(jnp.float32),
+        counts=jax.ShapeDtypeStruct(shape[:1], jnp.int32, sharding=sharding),
         epoch=one(jnp.int32), key=jax.ShapeDtypeStruct((2,), jnp.uint32, sharding=scalar))
   state = teacher.init(0, sharding)
-  scores = jax.device_put(jax.random.uniform(jax.random.key(1), (n,)), sharding)
+  scores = jax.random.uniform(jax.random.key(1), shape, out_sharding=sharding)
   return state._replace(scores={"loss": scores},
-                        age={"loss": jax.device_put(jnp.zeros((n,), jnp.int32), sharding)},
+                        age={"loss": jnp.zeros(shape, jnp.int32, out_sharding=sharding)},
                         epoch=jax.device_put(jnp.int32(1), scalar))
 
 
@@ -106,7 +110,7 @@ def main() -> None:
   print(f"{'pool':>11s} {'design':18s} {'MiB/device':>11s} {'largest buffer':>15s} {'seconds':>9s}")
   for n in (int(float(p)) for p in args.pools.split(",")):
     teacher = selection.make_teacher("attent_simple", pool_size=n, total_epochs=3,
-                                     ratio_start=RATIO)
+                                     ratio_start=RATIO, logical_shards=LOGICAL_SHARDS)
     k = selection.count_for(RATIO, n)
     count = jax.device_put(jnp.int32(k), scalar)
     vector = lambda dtype: jax.ShapeDtypeStruct((n,), dtype, sharding=sharding)  # noqa: E731, B023
@@ -114,7 +118,7 @@ def main() -> None:
         (), jnp.int32, sharding=scalar))
     designs = {
         "next_epoch": (jax.jit(teacher.next_epoch),
-                       (_teacher_state(teacher, n, sharding, scalar, False),)),
+                       (_teacher_state(teacher, sharding, scalar, False),)),
         "select/replicated": (jax.jit(lambda s, v, c, k=k: _replicated_select(s, v, c, k=k)),
                               abstract_select),
         "select/sharded": (jax.jit(_sharded_select), abstract_select),
@@ -128,7 +132,7 @@ def main() -> None:
       seconds = float("nan")
       if per_device * 8 <= args.max_gib * 2**30:
         if name == "next_epoch":
-          call_args = (_teacher_state(teacher, n, sharding, scalar, True),)
+          call_args = (_teacher_state(teacher, sharding, scalar, True),)
         else:
           if concrete is None:
             scores = jax.device_put(jax.random.uniform(jax.random.key(1), (n,)), sharding)
