@@ -17,6 +17,7 @@ from typing import Any
 import jax
 import ml_collections
 import optax
+from absl import logging
 
 from attent_jax import data as data_lib
 from attent_jax import epoch_schedule
@@ -223,6 +224,10 @@ def make_teacher(config, pool_size: int, labels=None) -> selection.Teacher:
              or overrides.get("granularity", "pool") != "pool")
   if grouped:
     overrides.setdefault("batch_size", config.train.batch_size)
+    _require(config.teacher.logical_shards == 1,
+             f"teacher {config.teacher.name!r} selects within groups cut from one shuffle of the "
+             "whole pool: set config.teacher.logical_shards=1 (its state then stays replicated on "
+             "a mesh of several devices)")
   return selection.make_teacher(config.teacher.name, pool_size=pool_size,
                                 total_epochs=config.train.epochs,
                                 logical_shards=config.teacher.logical_shards, **overrides)
@@ -293,10 +298,10 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
            f"config.train.batch_size={config.train.batch_size} exceeds the pool of {train_pool.size}")
   teacher = make_teacher(config, train_pool.size, train_pool.arrays.get("label"))
   data_devices = mesh.shape[sharding_lib.DATA_AXIS]
-  _require(config.teacher.logical_shards % data_devices == 0,
-           f"config.teacher.logical_shards={config.teacher.logical_shards} must be a multiple of "
-           f"the {data_devices} devices of the mesh's data axis (the teacher's state is sharded "
-           "over them)")
+  if config.teacher.logical_shards % data_devices:
+    logging.warning("config.teacher.logical_shards=%d is not a multiple of the %d devices of the "
+                    "data axis: the teacher's state and plan stay replicated on every device",
+                    config.teacher.logical_shards, data_devices)
   _check_irreducible(config, teacher)
   steps = tuple(math.ceil(teacher.expected_count(epoch) / config.train.batch_size)
                 for epoch in range(config.train.epochs))

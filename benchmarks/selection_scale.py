@@ -90,9 +90,9 @@ def _teacher_state(teacher, sharding, scalar, concrete: bool):
         counts=jax.ShapeDtypeStruct(shape[:1], jnp.int32, sharding=sharding),
         epoch=one(jnp.int32), key=jax.ShapeDtypeStruct((2,), jnp.uint32, sharding=scalar))
   state = teacher.init(0, sharding)
-  scores = jax.random.uniform(jax.random.key(1), shape, out_sharding=sharding)
-  return state._replace(scores={"loss": scores},
-                        age={"loss": jnp.zeros(shape, jnp.int32, out_sharding=sharding)},
+  scores = jax.jit(lambda: jax.random.uniform(jax.random.key(1), shape), out_shardings=sharding)()
+  age = jax.jit(lambda: jnp.zeros(shape, jnp.int32), out_shardings=sharding)()
+  return state._replace(scores={"loss": scores}, age={"loss": age},
                         epoch=jax.device_put(jnp.int32(1), scalar))
 
 

@@ -54,9 +54,14 @@ def test_batch_size_not_a_multiple_of_the_logical_shards(digits):
   build_fails(digits, "must be a multiple of config.teacher.logical_shards=8")
 
 
-def test_logical_shards_not_a_multiple_of_the_device_count(digits):
-  digits.teacher.logical_shards = 4  # 8 fake devices
-  build_fails(digits, "logical_shards=4 must be a multiple of the 8 devices")
+def test_logical_shards_must_be_positive(digits):
+  digits.teacher.logical_shards = 0
+  build_fails(digits, "logical_shards must be a positive integer")
+
+
+def test_group_teachers_need_one_logical_shard(digits):
+  digits.teacher.name = "grant_b"
+  build_fails(digits, "set config.teacher.logical_shards=1")
 
 
 def test_unknown_teacher(digits):

@@ -7,6 +7,7 @@ Pieces, usable separately inside your own JAX training loop:
   schedules  ratio_schedule, interval_schedule                   (how much, and when)
   online_batch  sampling_keys                                    (Loshchilov & Hutter's rank sampling)
   teacher    Teacher, TeacherState                               (the per-epoch protocol; see its doc)
+  layout     Layout                                              (L logical shards: sharding, shuffle)
   plan       Plan, Plan.batches                                  (one epoch, in training order)
   recipes    Recipe, Randomness, the presets' rules              (a timetable plus a pure rule)
   presets    make_teacher, PRESETS, register                     (AtteNT, INT, GraNT, InfoBatch, ...)
@@ -14,6 +15,7 @@ Pieces, usable separately inside your own JAX training loop:
 """
 
 from attent_jax.selection.guards import jit_checks
+from attent_jax.selection.layout import Layout
 from attent_jax.selection.plan import Plan
 from attent_jax.selection.presets import GRANULARITIES, PRESETS, SOURCES, make_teacher, register
 from attent_jax.selection.recipes import Randomness, Recipe
@@ -27,7 +29,8 @@ from attent_jax.selection import sharded, timetable
 from attent_jax.selection.timetable import Timetable
 
 __all__ = [
-    "DEFAULT_IMPL", "GRANULARITIES", "IMPLS", "INTERVAL_KINDS", "METHODS", "NORMALIZERS", "PRESETS",
+    "DEFAULT_IMPL", "GRANULARITIES", "IMPLS", "INTERVAL_KINDS", "Layout", "METHODS", "NORMALIZERS",
+    "PRESETS",
     "Plan", "RATIO_KINDS", "Randomness", "Recipe", "SCORE_KINDS", "SOURCES", "Teacher", "TeacherState",
     "Timetable", "count_for", "discrepancy", "global_top_k", "interval_schedule", "jit_checks", "make_teacher", "register",
     "per_example_loss", "rank", "ratio_schedule", "select", "selection_keys", "top_count_mask",

@@ -79,17 +79,20 @@ class Plan(NamedTuple):
     no special case). With L = 1 this is the kept examples in training order, only the last batch
     short. Multiply each example's loss by its weight and average over the mask's True rows.
 
-    rows: only these rows of every global batch (a multiple of r at both ends), e.g. the rows this
-    process's devices hold: then only the shards they come from are read, and a plan sharded over
-    several processes is never gathered.
+    rows: only these rows of every global batch, e.g. the rows this process's devices hold. When both
+    ends are multiples of r, only the shards they come from are read, and a plan sharded over several
+    processes is never gathered; otherwise the plan must be replicated (L smaller than the devices).
     """
     shards = self.indices.shape[0]
     per_shard = _rows_per_shard(batch_size, shards)
     rows = slice(0, batch_size) if rows is None else rows
-    first, last = rows.start // per_shard, -(-rows.stop // per_shard)
-    if rows.start % per_shard or rows.stop % per_shard or not 0 <= first < last <= shards:
-      raise ValueError(f"rows {rows} must cover whole shards of {per_shard} rows within "
-                       f"[0, {batch_size})")
+    if not 0 <= rows.start < rows.stop <= batch_size:
+      raise ValueError(f"rows {rows} must lie within [0, {batch_size})")
+    if rows.start % per_shard or rows.stop % per_shard:  # rows inside a shard: read it whole
+      for batch in self.batches(batch_size, start):
+        yield tuple(part[rows] for part in batch)
+      return
+    first, last = rows.start // per_shard, rows.stop // per_shard
     counts = _host(self.counts)[first:last]
     indices = _host(self.indices, first, last)
     weights = _host(self.weights, first, last)

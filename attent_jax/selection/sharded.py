@@ -13,10 +13,10 @@ less work (8 k candidates instead of N). `DEFAULT_IMPL` is therefore "merge".
 
 A third algorithm never moves keys at all: `top_count_mask` finds the count-th largest key by a
 distributed bisection over the bits of an order-preserving uint32 image of the keys (32 rounds of a
-scalar `psum`), breaks ties at the threshold by a second bisection over the example index, and returns
+scalar `psum`), breaks ties at the threshold by a second bisection over the example id, and returns
 the kept mask with the keys' sharding. Per device it touches N / devices keys; across devices it sends
-about 32 + log2(N) scalars. The teacher's pool-wide top-k uses it on sharded keys (see
-benchmarks/selection_scale.md).
+about 32 + log2(N) scalars (G per round for G groups, e.g. classes). Every pool-wide rule of the
+teacher uses it, on one device as on many (see benchmarks/selection_scale.md).
 
 Sharding is read from the array's type (`jax.typeof(x).sharding`), which names the mesh axes of
 arrays sharded in Explicit mode (the default of `jax.make_mesh`), inside and outside `jit`. Arrays that

@@ -75,7 +75,9 @@ class CompiledSteps:
     self.mesh, self.host_learning_rate = mesh, host_learning_rate
     self.state_sharding = state_shardings(state, optimizer, mesh, rules)
     replicated = sharding_lib.replicated(mesh)
-    by_shard = NamedSharding(mesh, P(sharding_lib.DATA_AXIS))  # dim 0: the logical shards
+    # dim 0: the logical shards, split over the data axis when its size divides their number
+    by_shard = (NamedSharding(mesh, P(sharding_lib.DATA_AXIS))
+                if teacher.layout.shards % mesh.shape[sharding_lib.DATA_AXIS] == 0 else replicated)
     self.teacher_sharding = type(teacher_state)(**{
         field: jax.tree.map(lambda _: replicated if field in ("epoch", "key") else by_shard, value)
         for field, value in teacher_state._asdict().items()})
