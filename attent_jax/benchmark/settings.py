@@ -141,6 +141,17 @@ _GPT_CANDIDATES = {
     "soft_cached_r0.7": _cached("soft", 0.7),
     "hard_cached_r0.7": _cached("hard", 0.7),
     "soft_cached_r0.5_last_full": _cached("soft", 0.5, last_full_of=3),
+    # The search beyond the paper, tuned on ViT first (benchmarks/vit_fashion_mnist/tuning.md), here
+    # on the kept teacher (cached soft top 50%, last epoch full): de-biased scores, the LR on epoch
+    # progress, hard and random picks mixed, the highest-loss tail dropped.
+    "soft_relative_r0.5_last_full": _cached("soft", 0.5, last_full_of=3,
+                                            score_kind="relative_loss"),
+    "soft_relative_r0.5_last_full_epoch_lr": _cached("soft", 0.5, last_full_of=3,
+                                                     score_kind="relative_loss", config=_EPOCH_LR),
+    "hard_relative_mix0.5_r0.5_last_full": _cached("hard", 0.5, last_full_of=3,
+                                                   score_kind="relative_loss", random_share=0.5),
+    "soft_relative_drop0.05_r0.5_last_full": _cached("soft", 0.5, last_full_of=3,
+                                                     score_kind="relative_loss", drop_top=0.05),
 }
 
 _LORA_CANDIDATES = {
