@@ -101,6 +101,7 @@ def main() -> None:
       epoch=jax.device_put(np.int32(2), sharded_state.epoch.sharding))
   state = teacher.record(teacher.init(key), np.arange(n, dtype=np.int32), host_scores, kind="loss")
   state = state._replace(epoch=np.int32(2))
+  print(f"{'':34s} {'8 devices':>28s} {'1 device':>28s}  equal")
   _row("attent_complex next_epoch (soft)", {
       "8 devices": lambda: teacher.next_epoch(sharded_state)[1],
       "1 device": lambda: teacher.next_epoch(state)[1]}, args.repeats)
