@@ -230,7 +230,7 @@ SETTINGS: dict[str, TaskSettings] = {
         config_overrides={"data.limit": 3000, "data.eval_limit": 512, "train.epochs": 3,
                           "train.warmup_steps": 20},
         paper=_PAPER_COMPLEX,
-        best=_cached("soft", 0.5, last_full_of=3, why=_TUNED),
+        best=_cached("soft", 0.7, why=_TUNED),
         target=Target(min_saved_pct=25.0, above_frontier=True),
         candidates=_GPT_CANDIDATES,
         frontier=FRONTIER_OF_3_EPOCHS,

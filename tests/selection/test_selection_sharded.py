@@ -154,3 +154,37 @@ def test_planning_step_holds_no_pool_sized_buffer(data_sharding, name, overrides
   assert per_device < 20 * n, memory  # 3 int32/f32 words per example of the pool, 8 devices: 160 n
   new_state, plan = jax.jit(plan_epoch)(state)
   assert plan.indices.sharding.spec[0] == new_state.order.sharding.spec[0] == "data"
+
+
+@pytest.mark.parametrize("name", ["infobatch", "attent_complex"])
+def test_sharded_plan_batches_cover_the_epoch_and_rows_read_only_their_shards(data_sharding, name):
+  """A plan of 8 logical shards sharded over 8 devices: its batches hold every kept example once,
+  and `rows` aligned to the shards give those rows of every batch, read from those shards alone."""
+  t = teacher(name, logical_shards=8)
+  state, _ = drive(t, epochs=3, sharding=data_sharding)
+  _, plan = t.next_epoch(state)
+  assert plan.indices.sharding.spec[0] == "data"
+  batch_size = 16  # 2 entries of every shard per batch
+  whole = list(plan.batches(batch_size))
+  indices, mask, weights = (np.concatenate(parts) for parts in zip(*whole))
+  kept, kept_weights = plan.examples()
+  assert mask.sum() == int(plan.count) == kept.size < t.pool_size
+  assert np.unique(indices[mask]).size == kept.size
+  order = np.argsort(indices[mask])
+  np.testing.assert_array_equal(indices[mask][order], np.sort(kept))
+  np.testing.assert_array_equal(weights[mask][order], kept_weights[np.argsort(kept)])
+  for rows in (slice(4, 8), slice(3, 7)):  # shards 2-3 alone; a slice inside shards (read whole)
+    got = list(plan.batches(batch_size, rows=rows))
+    assert len(got) == len(whole)
+    for part, full in zip(got, whole):
+      for a, b in zip(part, full):
+        np.testing.assert_array_equal(a, b[rows])
+  poisoned = jax.device_get(plan)  # shards other than 2-3 overwritten: the aligned read ignores them
+  other = np.ones(8, bool)
+  other[2:4] = False
+  poisoned = poisoned._replace(indices=np.where(other[:, None], -7, poisoned.indices),
+                               weights=np.where(other[:, None], np.nan, poisoned.weights))
+  for part, full in zip(plan.batches(batch_size, rows=slice(4, 8)),
+                        poisoned.batches(batch_size, rows=slice(4, 8))):
+    for a, b in zip(part, full):
+      np.testing.assert_array_equal(a, b)
