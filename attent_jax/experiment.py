@@ -89,6 +89,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
            f"{train.schedule_over!r}")
   _require(train.checkpoint_every_steps >= 0, "config.train.checkpoint_every_steps must be >= 0")
   _require(config.data.limit >= 0 and config.data.eval_limit >= 0, "config.data limits must be >= 0")
+  _require(config.data.skip >= 0, f"config.data.skip must be >= 0, got {config.data.skip}")
   _require(0 <= config.data.label_noise < 1,
            f"config.data.label_noise must be in [0, 1), got {config.data.label_noise}")
   _require(config.data.overlong in sft.OVERLONG,
@@ -191,7 +192,8 @@ def _load_pools(config, model_cfg):
   kwargs = dict(data_dir=data.data_dir or None, source_dir=data.source_dir or None, seq_len=seq_len,
                 tokenizer=tokenizer_lib.spec_for(data.tokenizer, config.init.checkpoint),
                 overlong=data.overlong)
-  train_pool = data_lib.load_pool(data.name, data.split, limit=data.limit or None, **kwargs)
+  train_pool = data_lib.load_pool(data.name, data.split, limit=data.limit or None, skip=data.skip,
+                                  **kwargs)
   eval_pool = data_lib.load_pool(data.name, data.eval_split, limit=data.eval_limit or None, **kwargs)
   if train_pool.kind != kinds.get(config.model.kind).pool_kind:
     raise ValueError(f"dataset {data.name} holds {train_pool.kind} examples, which a "

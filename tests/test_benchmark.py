@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from attent_jax import benchmark
-from attent_jax.benchmark import readme, render, settings, summary
+from attent_jax.benchmark import readme, render, runner, settings, summary
 
 
 def _history(points, metric="eval/accuracy"):
@@ -153,6 +153,26 @@ def test_smoke_benchmark_writes_record(data_dirs, tmp_path):
   assert section.endswith("Findings: a smoke test.")  # smoke: no plot line
   again = benchmark.run_benchmark("vit_digits", **kwargs)  # resumes: every run is read back
   assert again["summary"] == record["summary"]
+
+
+def test_reducible_teacher_scores_with_a_model_trained_on_held_out_examples(data_dirs, tmp_path):
+  """settings.HOLDOUT: each seed first trains full data on the examples after the pool; only the
+  teacher that asks for it gets that model as its irreducible-loss model."""
+  tfds_dir, _, _ = data_dirs
+  teachers = {"full_data": settings.TeacherChoice("full_data"),
+              "rho": settings._reducible("hard", 0.5)}  # pylint: disable=protected-access
+  histories, info = runner.run_methods("vit_digits", teachers, [0], tmp_path, smoke=True,
+                                       extra_overrides={"data.data_dir": tfds_dir})
+  holdout = tmp_path / "holdout" / "seed0"
+  assert info["configs"]["rho"]["teacher"]["irreducible_from"] == str(holdout)
+  assert info["configs"]["full_data"]["teacher"]["irreducible_from"] == ""
+  held_out = json.loads((holdout / "summary.json").read_text())["history"]
+  assert info["holdout_seconds"] == [held_out[-1]["time/total"]]
+  assert histories["rho"][0][-1]["time/score"] > 0  # the irreducible pass and the fresh passes
+  assert min(r["examples"] for r in histories["rho"][0]) < 256
+  with pytest.raises(ValueError, match="no examples are held out"):
+    runner.prepare_holdout("vit_digits", 0, tmp_path, smoke=True,
+                           extra_overrides={"data.data_dir": tfds_dir, "data.limit": 0})
 
 
 def test_rerender_keeps_a_record_without_frontier_without_one(tmp_path):

@@ -55,6 +55,7 @@ def run_benchmark(task: str, *, seeds: int, workdir: str | pathlib.Path, out_dir
       "frontier_budgets": list(fractions), "machine": runner.machine(),
       "teachers": {m: _teacher_record(t) for m, t in teachers.items()},
       "configs": info["configs"],
+      **({"holdout_seconds": info["holdout_seconds"]} if "holdout_seconds" in info else {}),
   }
   return _write(record, histories, info["metric"], info["higher_is_better"], out_dir, tune=tune)
 

@@ -106,20 +106,48 @@ def prepare_base(task: str, seeds: Sequence[int], workdir: pathlib.Path, *, smok
   return {"init.checkpoint": str(base_dir)}
 
 
+def prepare_holdout(task: str, seed: int, workdir: pathlib.Path, *, smoke: bool = False,
+                    extra_overrides: Mapping[str, Any] | None = None) -> tuple[pathlib.Path, float]:
+  """Trains (or reads back) RHO-LOSS's irreducible-loss model for `seed`: the task's full-data run on a
+  held-out pool, the `data.limit` examples that follow the task's own pool. Returns (its workdir, its
+  total seconds). ValueError for a task that trains on its whole split (no examples are held out)."""
+  config = settings_lib.build_config(task, settings_lib.TeacherChoice(settings_lib.BASELINE), seed,
+                                     smoke=smoke, extra_overrides=extra_overrides)
+  if not config.data.limit:
+    raise ValueError(f"task {task!r} trains on its whole {config.data.split!r} split: no examples are "
+                     f"held out for teacher.irreducible_from={settings_lib.HOLDOUT!r}")
+  config.data.skip += config.data.limit
+  directory = workdir / settings_lib.HOLDOUT / f"seed{seed}"
+  print(f"=== seed {seed}, irreducible-loss model: full data on the held-out examples "
+        f"[{config.data.skip}, {config.data.skip + config.data.limit}) -> {directory}", flush=True)
+  history = run_one(config, directory)
+  print(f"    total {history[-1]['time/total']:.1f} s", flush=True)
+  return directory, history[-1]["time/total"]
+
+
 def run_methods(task: str, teachers: Mapping[str, settings_lib.TeacherChoice], seeds: Sequence[int],
                 workdir: str | pathlib.Path, *, smoke: bool = False,
                 extra_overrides: Mapping[str, Any] | None = None,
                 progress: bool = False) -> tuple[dict[str, list[list[dict]]], dict]:
   """Trains every (seed, method), seed-major. Returns ({method: [history per seed]}, run info:
-  the metric and the configs as dicts)."""
+  the metric, the configs as dicts and, when a teacher's irreducible losses come from a held-out
+  model (`settings.HOLDOUT`), "holdout_seconds": that model's total seconds per seed)."""
   workdir = pathlib.Path(workdir)
   overrides = {**prepare_base(task, seeds, workdir, smoke=smoke, extra_overrides=extra_overrides),
                **(extra_overrides or {})}
   histories: dict[str, list[list[dict]]] = {method: [] for method in teachers}
-  configs = {}
+  configs, holdout_seconds = {}, []
+  irreducible = "teacher.irreducible_from"
   for seed in seeds:
+    holdout = {}
+    if any(t.config.get(irreducible) == settings_lib.HOLDOUT for t in teachers.values()):
+      directory, seconds = prepare_holdout(task, seed, workdir, smoke=smoke, extra_overrides=overrides)
+      holdout, holdout_seconds = {irreducible: str(directory)}, [*holdout_seconds, seconds]
     for method, teacher in teachers.items():
-      config = settings_lib.build_config(task, teacher, seed, smoke=smoke, extra_overrides=overrides)
+      uses_holdout = teacher.config.get(irreducible) == settings_lib.HOLDOUT
+      config = settings_lib.build_config(task, teacher, seed, smoke=smoke,
+                                         extra_overrides={**overrides,
+                                                          **(holdout if uses_holdout else {})})
       directory = run_dir(workdir, method, seed)
       print(f"=== seed {seed}, {method}: {teacher.describe()} -> {directory}", flush=True)
       history = run_one(config, directory, progress=progress)
@@ -129,5 +157,6 @@ def run_methods(task: str, teachers: Mapping[str, settings_lib.TeacherChoice], s
       print(f"    final {metric} {last[metric]:.4f}, total {last['time/total']:.1f} s", flush=True)
       configs.setdefault(method, json.loads(config.to_json_best_effort()))
   metric, higher_is_better = metric_of(config)
-  info = {"metric": metric, "higher_is_better": higher_is_better, "configs": configs}
+  info = {"metric": metric, "higher_is_better": higher_is_better, "configs": configs,
+          **({"holdout_seconds": holdout_seconds} if holdout_seconds else {})}
   return histories, info

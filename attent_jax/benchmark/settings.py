@@ -32,6 +32,10 @@ SMOKE_FRONTIER = (0.5, 1.0)  # :smoke configs (a pipeline check): two budgets, e
 _RANKING_ONLY = ("method", "temperature", "normalize", "score_kind", "drop_top",
                  "random_share")
 _RANKING_ONLY_CONFIG = ("teacher.class_balanced", "teacher.irreducible_from")
+# A teacher config's `teacher.irreducible_from` of HOLDOUT: RHO-LOSS's irreducible-loss model is the
+# task's full-data run (same seed) on a held-out pool, the `data.limit` examples after the task's pool
+# (`runner.prepare_holdout`); its training time is recorded apart, not in the teacher's wall-clock.
+HOLDOUT = "holdout"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +109,16 @@ def _cached(method: str, ratio: float, *, last_full_of: int | None = None, why: 
                                           **extra}, why, config=dict(config or {}))
 
 
+def _reducible(method: str, ratio: float) -> TeacherChoice:
+  """RHO-LOSS's score: attent_complex on fresh reducible losses (each pool example's loss under the
+  current model minus its loss under a model trained on held-out examples, `HOLDOUT`), a constant
+  `ratio` after the full first epoch."""
+  return TeacherChoice("attent_complex", {"source": "fresh", "score_kind": "reducible_loss",
+                                          "method": method, "ratio_start": ratio, "ratio_end": ratio,
+                                          "ratio_kind": "constant"},
+                       config={"teacher.irreducible_from": HOLDOUT})
+
+
 _EPOCH_LR = {"train.schedule_over": "epochs"}
 _BALANCED = {"teacher.class_balanced": True}
 
@@ -152,6 +166,10 @@ _GPT_CANDIDATES = {
                                                    score_kind="relative_loss", random_share=0.5),
     "soft_relative_drop0.05_r0.5_last_full": _cached("soft", 0.5, last_full_of=3,
                                                      score_kind="relative_loss", drop_top=0.05),
+    # RHO-LOSS (reducible loss), on the only task with examples to hold out: its irreducible-loss
+    # model trains on the 3000 windows after the pool.
+    "hard_reducible_r0.5": _reducible("hard", 0.5),
+    "soft_reducible_r0.7": _reducible("soft", 0.7),
 }
 
 _LORA_CANDIDATES = {

@@ -20,7 +20,8 @@ def base_config() -> ml_collections.ConfigDict:
       eval_split="test",
       source_dir="",               # Local builders: the IDX directory / code directory ("" = default).
       data_dir="",                 # Where tfds writes array_record files ("" = ~/tensorflow_datasets).
-      limit=0,                     # Keep the first `limit` pool examples (0 = all).
+      limit=0,                     # Keep the first `limit` pool examples (0 = all)...
+      skip=0,                      # ...after the first `skip` (skip=limit: a held-out pool).
       eval_limit=0,
       seq_len=0,                   # Token pools: sequence length (0 = the model's max_len).
       label_noise=0.0,             # Image pools: this fraction of training labels flipped (test clean).

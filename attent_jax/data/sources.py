@@ -77,13 +77,13 @@ def make_builder(name: str, *, data_dir: str | None = None, source_dir: str | No
   return tfds.builder(name, **kwargs)
 
 
-def _read_all(source, description: str, count: int) -> dict[str, np.ndarray]:
-  """The first `count` examples of a data source, as columns."""
+def _read_all(source, description: str, count: int, skip: int = 0) -> dict[str, np.ndarray]:
+  """`count` examples of a data source from position `skip` on, as columns."""
   chunk = 4096
   columns: dict[str, list[np.ndarray]] = {}
-  for start in tqdm.trange(0, count, chunk, desc=f"reading {description}", unit_scale=chunk,
-                           leave=False, disable=count <= 8 * chunk):
-    for example in source.__getitems__(list(range(start, min(start + chunk, count)))):
+  for start in tqdm.trange(skip, skip + count, chunk, desc=f"reading {description}",
+                           unit_scale=chunk, leave=False, disable=count <= 8 * chunk):
+    for example in source.__getitems__(list(range(start, min(start + chunk, skip + count)))):
       for key, value in example.items():
         columns.setdefault(key, []).append(np.asarray(value))
   return {key: np.stack(values) for key, values in columns.items()}
@@ -110,8 +110,8 @@ def _prompt_response_tokens(arrays: dict[str, np.ndarray], seq_len: int, tokeniz
 
 
 def load_pool(name: str, split: str, *, data_dir: str | None = None, source_dir: str | None = None,
-              seq_len: int | None = None, limit: int | None = None, tokenizer: str = "",
-              overlong: str = "truncate") -> Pool:
+              seq_len: int | None = None, limit: int | None = None, skip: int = 0,
+              tokenizer: str = "", overlong: str = "truncate") -> Pool:
   """Builds (once) and reads a split into a `Pool`.
 
   Local names: fashion_mnist_local (`source_dir` = IDX directory), sklearn_digits, python_code
@@ -120,8 +120,10 @@ def load_pool(name: str, split: str, *, data_dir: str | None = None, source_dir:
   <split>.jsonl files), tokenized with `tokenizer` ("" = bytes, or a tokenizer.json / its directory)
   at `seq_len`, over-long examples handled by `overlong` ("truncate" | "drop"). Any other name is a
   tfds catalog dataset with "image"/"label" or "text" features (built with network on first use).
-  `limit` keeps the first `limit` examples of the split (only those are read; fewer remain if any
-  over-long prompt/response example among them is dropped).
+  `limit` keeps the first `limit` examples of the split after the first `skip` (only those are read;
+  fewer remain if any over-long prompt/response example among them is dropped): `skip=n, limit=n`
+  reads the n examples after a pool of `limit=n`, a held-out split of the same distribution. Pool
+  indices count from the first example kept.
   """
   make = lambda: make_builder(name, data_dir=data_dir, source_dir=source_dir, seq_len=seq_len)  # noqa: E731
   builder = make()
@@ -134,12 +136,14 @@ def load_pool(name: str, split: str, *, data_dir: str | None = None, source_dir:
   if split not in builder.info.splits:
     raise ValueError(f"dataset {name} has no split {split!r}; it has {sorted(builder.info.splits)}")
   source = builder.as_data_source(split=split)
-  count = min(limit, len(source)) if limit else len(source)
-  arrays = _read_all(source, f"{name}/{split}", count)
+  if not 0 <= skip < len(source):
+    raise ValueError(f"skip={skip} leaves no example of {name}/{split}, which holds {len(source)}")
+  count = min(limit, len(source) - skip) if limit else len(source) - skip
+  arrays = _read_all(source, f"{name}/{split}", count, skip)
   if "text" in arrays and "tokens" not in arrays:
     arrays["tokens"], arrays["token_mask"] = _text_to_tokens(arrays.pop("text"), seq_len or 128)
   positions = np.arange(count, dtype=np.int32)
-  if "index" in arrays and not np.array_equal(arrays["index"], positions):
+  if "index" in arrays and not np.array_equal(arrays["index"], skip + positions):
     raise ValueError(f"{name}/{split}: stored indices are not the example positions; rebuild the dataset")
   if "prompt" in arrays and "response" in arrays:
     arrays = _prompt_response_tokens(arrays, seq_len or 128, tokenizer, overlong)

@@ -2,7 +2,8 @@
 "reducible_loss" score (training loss minus irreducible loss; Mindermann et al., ICML 2022).
 
 `config.teacher.irreducible_from` names the workdir of a finished attent_jax run of the same model
-(trained on a held-out split, or an earlier, shorter run); its final params score the training pool
+(trained on a held-out split, e.g. `config.data.skip` = `config.data.limit` for the examples after the
+pool, or an earlier, shorter run); its final params score the training pool
 once, when the run starts (timed as scoring; a resumed run recomputes the same values). A fresh pass
 of kind "reducible_loss" then records loss - irreducible (`phases.score_pool`), so examples that are
 learnable but not yet learnt rank first, while noisy or ambiguous ones (high loss under both models)

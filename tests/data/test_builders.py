@@ -26,6 +26,19 @@ def test_fashion_mnist_builder_on_small_idx_files(tmp_path):
   assert test_pool.size == 12
 
 
+def test_skip_reads_the_held_out_examples_after_a_limited_pool(tmp_path):
+  write_fashion_mnist(tmp_path / "idx")
+  load = lambda **kw: data.load_pool("fashion_mnist_local", "train", data_dir=str(tmp_path / "tfds"),
+                                     source_dir=str(tmp_path / "idx"), **kw)
+  whole, held_out = load(), load(skip=15, limit=15)
+  assert held_out.size == 15
+  np.testing.assert_array_equal(held_out.arrays["index"], np.arange(15))  # pool-relative
+  np.testing.assert_array_equal(held_out.arrays["image"], whole.arrays["image"][15:30])
+  np.testing.assert_array_equal(load(skip=30).arrays["label"], whole.arrays["label"][30:])
+  with pytest.raises(ValueError, match="skip=40 leaves no example"):
+    load(skip=40)
+
+
 def test_truncated_idx_file_is_a_clear_error(tmp_path):
   write_fashion_mnist(tmp_path, compress=False)
   write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((40, 28, 28)), compress=False, truncate=5)
