@@ -236,7 +236,7 @@ def make_teacher(config, pool_size: int, labels=None) -> selection.Teacher:
 
 
 def _check_irreducible(config, teacher: selection.Teacher) -> None:
-  """score_kind "reducible_loss" needs config.teacher.irreducible_from and fresh scoring passes."""
+  """score_kind "reducible_loss" needs config.teacher.irreducible_from, the workdir of a finished run."""
   reducible, source = teacher.score_kind == "reducible_loss", config.teacher.get("irreducible_from", "")
   if source and not reducible:
     raise ValueError("config.teacher.irreducible_from is set but the teacher's score_kind is "
@@ -248,9 +248,6 @@ def _check_irreducible(config, teacher: selection.Teacher) -> None:
   if not (pathlib.Path(source) / "final_params").is_dir():
     raise FileNotFoundError(f"config.teacher.irreducible_from={source!r} is not the workdir of a "
                             "finished attent_jax run (no final_params/)")
-  _require(any(teacher.wants_fresh_scores(e) for e in range(config.train.epochs)),
-           f"score_kind='reducible_loss' is computed by fresh scoring passes only; teacher "
-           f"{config.teacher.name!r} runs none (set config.teacher.overrides.source='fresh')")
 
 
 def make_optimizer(config, steps_per_epoch, timetable: selection.Timetable | None = None):
@@ -318,7 +315,10 @@ def build(config: ml_collections.ConfigDict) -> Experiment:
   batch_sharding = sharding_lib.batch_sharding(mesh)
   return Experiment(
       config=config, mesh=mesh, train_pool=train_pool, eval_pool=eval_pool,
-      batcher=data_lib.Batcher(train_pool, config.train.batch_size, batch_sharding),
+      # The train step records reducible losses from each batch's irreducible ones (train.irreducible).
+      batcher=data_lib.Batcher(train_pool, config.train.batch_size, batch_sharding,
+                               columns=("irreducible",) if teacher.score_kind == "reducible_loss"
+                               else ()),
       score_batcher=data_lib.Batcher(train_pool, config.train.eval_batch_size, batch_sharding),
       eval_batcher=data_lib.Batcher(eval_pool, config.train.eval_batch_size, batch_sharding),
       task=task, teacher=teacher, optimizer=optimizer, learning_rate=schedule,

@@ -109,11 +109,11 @@ def _cached(method: str, ratio: float, *, last_full_of: int | None = None, why: 
                                           **extra}, why, config=dict(config or {}))
 
 
-def _reducible(method: str, ratio: float) -> TeacherChoice:
-  """RHO-LOSS's score: attent_complex on fresh reducible losses (each pool example's loss under the
-  current model minus its loss under a model trained on held-out examples, `HOLDOUT`), a constant
-  `ratio` after the full first epoch."""
-  return TeacherChoice("attent_complex", {"source": "fresh", "score_kind": "reducible_loss",
+def _reducible(method: str, ratio: float, source: str = "fresh") -> TeacherChoice:
+  """RHO-LOSS's score: attent_complex on reducible losses (each pool example's loss under the current
+  model minus its loss under a model trained on held-out examples, `HOLDOUT`) from `source` ("fresh"
+  passes, or "cached" from the train step), a constant `ratio` after the full first epoch."""
+  return TeacherChoice("attent_complex", {"source": source, "score_kind": "reducible_loss",
                                           "method": method, "ratio_start": ratio, "ratio_end": ratio,
                                           "ratio_kind": "constant"},
                        config={"teacher.irreducible_from": HOLDOUT})
@@ -170,6 +170,9 @@ _GPT_CANDIDATES = {
     # model trains on the 3000 windows after the pool.
     "hard_reducible_r0.5": _reducible("hard", 0.5),
     "soft_reducible_r0.7": _reducible("soft", 0.7),
+    # The same scores cached from the train step (free; one pass of the held-out model per run).
+    "hard_reducible_cached_r0.5": _reducible("hard", 0.5, "cached"),
+    "soft_reducible_cached_r0.7": _reducible("soft", 0.7, "cached"),
 }
 
 _LORA_CANDIDATES = {

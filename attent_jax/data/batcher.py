@@ -50,9 +50,14 @@ def _local_rows(sharding: jax.sharding.Sharding, batch_size: int) -> slice:
 
 
 class Batcher:
-  """Gathers examples of `pool` by index into batches of `batch_size` rows placed with `sharding`."""
+  """Gathers examples of `pool` by index into batches of `batch_size` rows placed with `sharding`.
 
-  def __init__(self, pool: Pool, batch_size: int, sharding: jax.sharding.Sharding | None = None):
+  `columns`: per-example f32[N] arrays of the run (not of the dataset) that every batch carries under
+  their names, e.g. "irreducible" (`attent_jax.train.irreducible`); `set_column` fills one in place
+  once its values are known, so the batch's structure, and the steps compiled for it, never change."""
+
+  def __init__(self, pool: Pool, batch_size: int, sharding: jax.sharding.Sharding | None = None,
+               columns: tuple[str, ...] = ()):
     if batch_size <= 0:
       raise ValueError(f"batch_size must be positive, got {batch_size}")
     if sharding is not None and batch_size % sharding.num_devices:
@@ -60,6 +65,16 @@ class Batcher:
           f"batch_size {batch_size} is not divisible by the {sharding.num_devices} devices of the mesh")
     self.pool, self.batch_size, self.sharding = pool, batch_size, sharding
     self._rows = slice(0, batch_size) if sharding is None else _local_rows(sharding, batch_size)
+    self._columns = {name: np.zeros(pool.size, np.float32) for name in columns}
+
+  def set_column(self, name: str, values: np.ndarray) -> None:
+    """Sets the column `name` (one of `columns`) to f32[N] `values`."""
+    if name not in self._columns:
+      raise KeyError(f"no column {name!r}; this batcher carries {sorted(self._columns)}")
+    values = np.asarray(values, np.float32)
+    if values.shape != (self.pool.size,):
+      raise ValueError(f"column {name!r} needs {self.pool.size} values, got shape {values.shape}")
+    self._columns[name][:] = values
 
   @property
   def local_rows(self) -> slice:
@@ -107,7 +122,8 @@ class Batcher:
     padded = np.where(mask, padded, 0).astype(np.int32)
     mine = slice(None) if local else self._rows
     host = model_features(self.pool, padded[mine])
-    host.update(index=padded[mine], mask=mask[mine], weight=weight[mine])
+    host.update(index=padded[mine], mask=mask[mine], weight=weight[mine],
+                **{name: column[padded[mine]] for name, column in self._columns.items()})
     if self.sharding is None:
       return {key: jax.numpy.asarray(value) for key, value in host.items()}
     return {key: jax.make_array_from_process_local_data(

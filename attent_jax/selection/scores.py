@@ -1,6 +1,6 @@
 """The per-example scores the teacher ranks by ("ntk" comes from `attent_jax.ntk`; "relative_loss", the
 de-biased cached loss, from `relative_loss` below, applied by the train step; "reducible_loss", loss
-minus an irreducible loss, from `attent_jax.train.irreducible`, fresh passes only).
+minus an irreducible loss, from `attent_jax.train.irreducible`, on fresh passes and in the train step).
 
 Thin, documented aliases of `attent_jax.losses`, so that code importing only `attent_jax.selection` has
 the scores at hand. Both are pure, jittable, float32, and work on batch-sharded inputs (they reduce only

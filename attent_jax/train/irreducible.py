@@ -4,10 +4,13 @@
 `config.teacher.irreducible_from` names the workdir of a finished attent_jax run of the same model
 (trained on a held-out split, e.g. `config.data.skip` = `config.data.limit` for the examples after the
 pool, or an earlier, shorter run); its final params score the training pool
-once, when the run starts (timed as scoring; a resumed run recomputes the same values). A fresh pass
-of kind "reducible_loss" then records loss - irreducible (`phases.score_pool`), so examples that are
-learnable but not yet learnt rank first, while noisy or ambiguous ones (high loss under both models)
-do not. Fresh scoring only: the train step records no reducible loss.
+once, when the run starts (timed as scoring; a resumed run recomputes the same values). Examples that
+are learnable but not yet learnt then rank first, while noisy or ambiguous ones (high loss under both
+models) do not. Both sources of scores record it: a fresh pass of kind "reducible_loss" records loss -
+irreducible relative to the pool's mean (`phases.score_pool`), and the train step, whose batches carry
+each example's irreducible loss (`Batcher` column "irreducible"), records loss - irreducible relative
+to its batch's mean (the cached score, free, de-biased in time like "relative_loss"). Rankings are
+unchanged by the mean: it only makes the two kinds of record comparable.
 """
 
 from __future__ import annotations

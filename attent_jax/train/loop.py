@@ -135,6 +135,7 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
   if exp.teacher.score_kind == "reducible_loss":  # RHO-LOSS: one pass of the other model, each start.
     with clock.measure("score"):
       irreducible = irreducible_lib.pool_losses(exp, steps, state)
+      exp.batcher.set_column("irreducible", irreducible)  # for the train step's cached scores
   writer = metrics_lib.MetricsWriter(workdir)
   bar = tqdm.tqdm(total=exp.total_steps, initial=int(state.step), unit="step", dynamic_ncols=True,
                   disable=not progress or jax.process_index() != 0)

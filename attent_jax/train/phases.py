@@ -37,8 +37,9 @@ def score_pool(exp: Experiment, steps: CompiledSteps, state, teacher_state,
     scores = np.concatenate([np.asarray(jax.device_get(c)) for c in chunks])[:pool.size]
     if kind == "relative_loss":  # Every example scored by the same parameters: relative to the pool.
       scores = scores - scores.mean(dtype=np.float64)
-    if kind == "reducible_loss":
+    if kind == "reducible_loss":  # Relative to the pool too, as the train step's cached ones are.
       scores = scores - irreducible
+      scores = scores - scores.mean(dtype=np.float64)
   if not np.isfinite(scores).all():  # a non-finite score cannot be ranked (selection.guards)
     bad = np.flatnonzero(~np.isfinite(scores))
     raise NonFiniteLossError(f"the fresh scoring pass gave non-finite {kind!r} scores for "

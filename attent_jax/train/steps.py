@@ -52,6 +52,11 @@ def train_step_fn(task: Task, optimizer: optax.GradientTransformation, teacher, 
     teacher_state = teacher.record(teacher_state, batch["index"],
                                    scores_lib.relative_loss(losses_B, batch["mask"]), batch["mask"],
                                    kind="relative_loss")
+    if "irreducible" in batch:  # RHO-LOSS's cached score, de-biased like relative_loss.
+      teacher_state = teacher.record(
+          teacher_state, batch["index"],
+          scores_lib.relative_loss(losses_B - batch["irreducible"], batch["mask"]), batch["mask"],
+          kind="reducible_loss")
     metrics = {"loss": loss, "grad_norm": optax.tree.norm(grads), "losses": losses_B}
     if learning_rate is not None:
       metrics["learning_rate"] = learning_rate
