@@ -180,3 +180,24 @@ def test_gain_with_evaluation_time_left_out():
   assert "with evaluation time left out: median +0.0200, above it on 1/1 seeds" in (
       summary.describe_verdict(verdict))
   assert "+0.0200" in render.table(table, {m: {"describe": m} for m in histories}, render.NO_EVAL)
+
+
+def test_gain_at_equal_training_seconds_leaves_scoring_out():
+  """A teacher that picks well but pays for fresh scoring passes: below the frontier at its
+  wall-clock, above it at equal training seconds (the diagnostic column)."""
+  def history(epochs, train_per_epoch, score_per_epoch, value):
+    return [{"epoch": e + 1, "examples": 10, "eval/accuracy": value,
+             "time/train": train_per_epoch * (e + 1), "time/score": score_per_epoch * (e + 1),
+             "time/total": (train_per_epoch + score_per_epoch) * (e + 1)} for e in range(epochs)]
+  histories = {"full_data@50%": [history(2, 20.0, 0.0, 0.70)],
+               "full_data": [history(4, 20.0, 0.0, 0.80)],
+               "teacher": [history(4, 10.0, 15.0, 0.75)]}
+  table = summary.summarize(histories, "eval/accuracy", True)
+  row = table["methods"]["teacher"]["runs"][0]
+  # Wall-clock 100 s, past every budget: the baseline's 0.80, -0.05. Training seconds 40: 0.70.
+  assert row["frontier_gain"] == pytest.approx(-0.05)
+  assert row["frontier_gain_train"] == pytest.approx(0.05) and row["frontier_side_train"] == "inside"
+  assert table["frontier"]["points_train"] == [[(40.0, 0.70), (80.0, 0.80)]]
+  assert table["methods"]["teacher"]["agg"]["frontier_outside_train"] == {"before": 0, "after": 0}
+  text = render.table(table, {m: {"describe": m} for m in histories}, render.TUNING)
+  assert "equal training seconds" in text and "| -0.0500 (1/1 clamped) | +0.0500 |" in text

@@ -39,7 +39,7 @@ def _cell(spread: Mapping, digits: int = 1, pct: bool = False, signed: bool = Fa
 
 def _gain(method: str, agg: Mapping, summary: Mapping, suffix: str = "") -> str:
   """The gain over the full-data frontier at the run's own wall-clock (`suffix` "_no_eval": seconds
-  without evaluation), with how many were clamped."""
+  without evaluation; "_train": training seconds only), with how many were clamped."""
   if summary["frontier"] is None:
     return "frontier not recorded"
   if frontier_lib.is_frontier(method):
@@ -72,12 +72,15 @@ COLUMNS: dict[str, tuple[str, _Cell]] = {
              lambda m, a, s, t: _gain(m, a, s)),
     "gain_no_eval": ("gain over the frontier, eval excluded",
                      lambda m, a, s, t: _gain(m, a, s, "_no_eval")),
+    "gain_train": ("gain at equal training seconds (how well it picks; scoring, selection, eval left "
+                   "out)", lambda m, a, s, t: _gain(m, a, s, "_train")),
 }
 MAIN = ("method", "teacher", "final", "total", "split", "examples", "to_seed", "saved_seed",
         "to_median", "saved_median", "gain")
-NO_EVAL = ("method", "to_median_no_eval", "saved_median_no_eval", "gain_no_eval")
+NO_EVAL = ("method", "to_median_no_eval", "saved_median_no_eval", "gain_no_eval", "gain_train")
 PER_SEED = ("method", "seed", "final", "total", "score", "to_seed", "saved_seed", "gain")
-TUNING = ("method", "teacher", "final", "total", "score", "to_seed", "saved_seed", "gain")
+TUNING = ("method", "teacher", "final", "total", "score", "to_seed", "saved_seed", "gain",
+          "gain_train")
 README = ("method", "teacher", "final", "total", "saved_median", "gain")
 DEMO = ("method", "final", "total", "split", "to_seed", "saved_seed", "gain")
 
@@ -167,7 +170,8 @@ def markdown(record: Mapping, tuning: Mapping | None = None, notes: str = "") ->
     out += [summary_lib.frontier_sentence(s), ""]
   if record.get("verdict"):
     out += [f"Target for attent_best: {summary_lib.describe_verdict(record['verdict'])}.", ""]
-  out += ["Evaluation time left out:", "", table(s, teachers, NO_EVAL), "", "Teachers:", ""]
+  out += ["Evaluation time left out (and, in the last column, scoring and selection too):", "",
+          table(s, teachers, NO_EVAL), "", "Teachers:", ""]
   for method, teacher in teachers.items():
     out.append(f"- {method}: `{teacher['describe']}`" + (f": {teacher['why']}" if teacher["why"] else ""))
   out += ["", "Per seed:", "", table(s, teachers, PER_SEED, seeds=record["seeds"]), ""]

@@ -36,6 +36,10 @@ def _time_without_eval(record: Mapping) -> float:
   return float(record["time/total"]) - float(record.get("time/eval", 0.0))
 
 
+def _train_time(record: Mapping) -> float:
+  return float(record.get("time/train", 0.0))
+
+
 def time_to(history: Sequence[Mapping], metric: str, target: float, higher_is_better: bool, *,
             include_eval: bool = True) -> float | None:
   """Seconds at the first evaluation reaching `target` (eval time included or not); None if never."""
@@ -54,12 +58,16 @@ def _saved(seconds: float | None, base_seconds: float | None) -> float | None:
 def run_row(history: Sequence[Mapping], baseline: Sequence[Mapping], median_target: float,
             metric: str, higher_is_better: bool,
             frontier_points: Sequence[tuple[float, float]] | None = None,
-            frontier_points_no_eval: Sequence[tuple[float, float]] | None = None) -> dict:
+            frontier_points_no_eval: Sequence[tuple[float, float]] | None = None,
+            frontier_points_train: Sequence[tuple[float, float]] | None = None) -> dict:
   """One run against its seed's baseline, the median-baseline target and (given the same seed's
   frontier points, (seconds, final) per full-data budget) the frontier at its own wall-clock; with
   `frontier_points_no_eval` (seconds without evaluation), also "frontier_gain_no_eval": the same
   comparison with every run's evaluation time left out (evaluation runs once per epoch, so it costs a
-  many-epoch subset run more than a full-data run of the same training seconds)."""
+  many-epoch subset run more than a full-data run of the same training seconds); with
+  `frontier_points_train` (training seconds only), also "frontier_gain_train": the gain at equal
+  training seconds, scoring and selection left out too, i.e. how well the teacher picks, apart from
+  what its picking costs (a diagnostic: the wall-clock gain is the one that counts)."""
   last = history[-1]
   seed_target = final_value(baseline, metric)
   row = {"final": final_value(history, metric),
@@ -79,12 +87,16 @@ def run_row(history: Sequence[Mapping], baseline: Sequence[Mapping], median_targ
   if frontier_points_no_eval is not None:
     row["frontier_gain_no_eval"], row["frontier_side_no_eval"] = frontier_lib.gain(
         frontier_points_no_eval, row["total"] - row["eval"], row["final"], higher_is_better)
+  if frontier_points_train is not None:
+    row["frontier_gain_train"], row["frontier_side_train"] = frontier_lib.gain(
+        frontier_points_train, row["train"], row["final"], higher_is_better)
   return row
 
 
 def frontier(histories: Histories, metric: str) -> dict | None:
   """The full-data frontier as recorded: {"methods", "epochs" (ascending), "points": per seed, the
-  (seconds, final) of each budget, "points_no_eval": the same without evaluation seconds, "median":
+  (seconds, final) of each budget, "points_no_eval" and "points_train": the same without evaluation
+  seconds and in training seconds only, "median":
   per budget {"method", "epochs", "seconds", "final"} (medians over seeds)}. None when fewer than two
   full-data budgets are recorded."""
   methods = [m for m in histories if frontier_lib.is_frontier(m)]
@@ -100,11 +112,13 @@ def frontier(histories: Histories, metric: str) -> dict | None:
   points_no_eval = [[(_time_without_eval(histories[m][seed][-1]),
                       final_value(histories[m][seed], metric)) for m in methods]
                     for seed in range(count)]
+  points_train = [[(_train_time(histories[m][seed][-1]), final_value(histories[m][seed], metric))
+                   for m in methods] for seed in range(count)]
   median = [{"method": m, "epochs": int(histories[m][0][-1]["epoch"]),
              "seconds": statistics.median(p[i][0] for p in points),
              "final": statistics.median(p[i][1] for p in points)} for i, m in enumerate(methods)]
   return {"methods": methods, "epochs": [b["epochs"] for b in median], "points": points,
-          "points_no_eval": points_no_eval, "median": median}
+          "points_no_eval": points_no_eval, "points_train": points_train, "median": median}
 
 
 def spread(values: Sequence[float | None], *, none_is_high: bool = True) -> dict:
@@ -132,7 +146,8 @@ def summarize(histories: Histories, metric: str, higher_is_better: bool,
       raise ValueError(f"{method} has {len(runs)} seeds, the frontier only {len(line['points'])}")
     rows = [run_row(h, base_runs[seed], median_target, metric, higher_is_better,
                     line["points"][seed] if compare else None,
-                    line["points_no_eval"][seed] if compare else None)
+                    line["points_no_eval"][seed] if compare else None,
+                    line["points_train"][seed] if compare else None)
             for seed, h in enumerate(runs)]
     agg = {}
     for field in rows[0]:
