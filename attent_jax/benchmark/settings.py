@@ -173,6 +173,12 @@ _GPT_CANDIDATES = {
     # The same scores cached from the train step (free; one pass of the held-out model per run).
     "hard_reducible_cached_r0.5": _reducible("hard", 0.5, "cached"),
     "soft_reducible_cached_r0.7": _reducible("soft", 0.7, "cached"),
+    # InfoBatch, the one method above the frontier at equal training seconds on every seed
+    # (results.md): with 3 epochs its defaults prune only the middle one. More pruning, and pruning
+    # the last epoch too.
+    "infobatch_p0.8": TeacherChoice("infobatch", {"prune": 0.8}),
+    "infobatch_final_full0": TeacherChoice("infobatch", {"final_full": 0.0}),
+    "infobatch_p0.8_final_full0": TeacherChoice("infobatch", {"prune": 0.8, "final_full": 0.0}),
 }
 
 _LORA_CANDIDATES = {
