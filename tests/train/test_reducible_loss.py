@@ -30,14 +30,19 @@ def _config(data_dirs, irreducible_from, teacher="attent_complex", **overrides):
   return config
 
 
-def test_fresh_pass_records_loss_minus_the_irreducible_loss(data_dirs, irreducible_run):
-  exp = experiment.build(_config(data_dirs, irreducible_run))
+def _placed_with_irreducible_losses(exp):
+  """(steps, placed train state, placed teacher state, the irreducible model's f32[N] pool losses)."""
   state = state_lib.init_state(exp.task, exp.optimizer, 0)
   teacher_state = exp.teacher.init(jax.random.key(0))
   steps = steps_lib.CompiledSteps(exp.task, exp.optimizer, exp.teacher, exp.mesh, state,
                                   teacher_state, sharding.DATA_PARALLEL_RULES)
   state, teacher_state = steps.place(state, teacher_state)
-  irreducible_N = irreducible.pool_losses(exp, steps, state)
+  return steps, state, teacher_state, irreducible.pool_losses(exp, steps, state)
+
+
+def test_fresh_pass_records_loss_minus_the_irreducible_loss(data_dirs, irreducible_run):
+  exp = experiment.build(_config(data_dirs, irreducible_run))
+  steps, state, teacher_state, irreducible_N = _placed_with_irreducible_losses(exp)
   # The other model's own losses, computed directly.
   other = checkpoint.load_params(f"{irreducible_run}/final_params", exp.task.params)
   batch = jax.device_get(exp.score_batcher.batch(np.arange(40, dtype=np.int32)))
@@ -55,12 +60,7 @@ def test_train_step_records_the_batch_relative_reducible_loss(data_dirs, irreduc
   """The cached score: every batch carries its examples' irreducible losses; the step records
   loss - irreducible minus the batch's mean of it."""
   exp = experiment.build(_config(data_dirs, irreducible_run, source="cached"))
-  state = state_lib.init_state(exp.task, exp.optimizer, 0)
-  teacher_state = exp.teacher.init(jax.random.key(0))
-  steps = steps_lib.CompiledSteps(exp.task, exp.optimizer, exp.teacher, exp.mesh, state,
-                                  teacher_state, sharding.DATA_PARALLEL_RULES)
-  state, teacher_state = steps.place(state, teacher_state)
-  irreducible_N = irreducible.pool_losses(exp, steps, state)
+  steps, state, teacher_state, irreducible_N = _placed_with_irreducible_losses(exp)
   exp.batcher.set_column("irreducible", irreducible_N)
   rows = np.arange(5, 5 + exp.config.train.batch_size, dtype=np.int32)
   batch = exp.batcher.batch(rows)
