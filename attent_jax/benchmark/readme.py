@@ -23,7 +23,7 @@ from attent_jax.benchmark import summary as summary_lib
 # These first, in this order (a missing one is named as not benchmarked yet); any other recorded task
 # (benchmarks/<task>/results.json) follows in name order.
 _ORDER = ("vit_fashion_mnist", "vit_fashion_mnist_converged", "vit_fashion_mnist_noisy", "gpt_pycode",
-          "gpt_lora", "mae_fashion_mnist", "llama_sft")
+          "gpt_lora", "mae_fashion_mnist", "mae_fashion_mnist_converged", "llama_sft")
 
 
 def task_section(record: Mapping, notes: str = "") -> str:
