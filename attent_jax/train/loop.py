@@ -126,11 +126,11 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
                  position.batch_in_epoch)
   clock = position.clock
   with clock.measure("compile"):
-    fresh = any(exp.teacher.wants_fresh_scores(e) for e in range(train.epochs))
-    # The irreducible losses come from a scoring pass, also for a teacher of cached scores.
-    fresh = fresh or exp.teacher.score_kind == "reducible_loss"
+    # Fresh scores come from scoring passes; so do the irreducible losses, also for cached scores.
+    passes = (any(exp.teacher.wants_fresh_scores(e) for e in range(train.epochs))
+              or exp.teacher.score_kind == "reducible_loss")
     steps.compile(state, teacher_state, exp.batcher.batch(np.zeros(1, np.int32)),
-                  exp.eval_batcher.batch(np.zeros(1, np.int32)), fresh_scores=fresh,
+                  exp.eval_batcher.batch(np.zeros(1, np.int32)), scoring_passes=passes,
                   pool_size=exp.train_pool.size)
   distributed.barrier("attent_jax/compiled")  # Start the first step's collectives together.
   irreducible = None

@@ -123,14 +123,16 @@ class CompiledSteps:
     self.current_plan = jax.jit(teacher.current_plan, out_shardings=plan_sharding)
 
   def compile(self, state: TrainState, teacher_state, train_batch, eval_batch, *,
-              fresh_scores: bool, pool_size: int) -> None:
+              scoring_passes: bool, pool_size: int) -> None:
     """Compiles every step ahead of time (replacing each jitted function by its executable), so the
-    run's clock measures steady-state work; the caller times this as "compile"."""
+    run's clock measures steady-state work; the caller times this as "compile". `scoring_passes`:
+    the run scores the pool (fresh scores, or RHO-LOSS's irreducible losses), so `score` and
+    `record_pool` are compiled too."""
     lr = (jax.ShapeDtypeStruct((), jnp.float32),) if self.host_learning_rate else ()
     self.train = self.train.lower(state, teacher_state, train_batch, *lr).compile()
     self.evaluate = self.evaluate.lower(state, eval_batch).compile()
     self.next_epoch = self.next_epoch.lower(teacher_state).compile()
-    if fresh_scores and self.score_kind != "ntk":
+    if scoring_passes and self.score_kind != "ntk":
       self.score = self.score.lower(state, eval_batch).compile()
       vector = lambda dtype: jax.ShapeDtypeStruct((pool_size,), dtype)
       self.record_pool = self.record_pool.lower(
