@@ -109,14 +109,14 @@ def _cached(method: str, ratio: float, *, last_full_of: int | None = None, why: 
                                           **extra}, why, config=dict(config or {}))
 
 
-def _reducible(method: str, ratio: float, source: str = "fresh") -> TeacherChoice:
+def _reducible(method: str, ratio: float, source: str = "fresh", *,
+               last_full_of: int | None = None) -> TeacherChoice:
   """RHO-LOSS's score: attent_complex on reducible losses (each pool example's loss under the current
   model minus its loss under a model trained on held-out examples, `HOLDOUT`) from `source` ("fresh"
-  passes, or "cached" from the train step), a constant `ratio` after the full first epoch."""
-  return TeacherChoice("attent_complex", {"source": source, "score_kind": "reducible_loss",
-                                          "method": method, "ratio_start": ratio, "ratio_end": ratio,
-                                          "ratio_kind": "constant"},
-                       config={"teacher.irreducible_from": HOLDOUT})
+  passes, or "cached" from the train step), a constant `ratio` after the full first epoch (and
+  before a full last one with `last_full_of`, as in `_cached`)."""
+  return _cached(method, ratio, last_full_of=last_full_of, source=source,
+                 score_kind="reducible_loss", config={"teacher.irreducible_from": HOLDOUT})
 
 
 _EPOCH_LR = {"train.schedule_over": "epochs"}
@@ -230,6 +230,11 @@ SETTINGS: dict[str, TaskSettings] = {
                                                            score_kind="relative_loss",
                                                            random_share=0.5),
             "soft_cached_r0.3_last_full": _cached("soft", 0.3, last_full_of=24),
+            # RHO-LOSS: the irreducible-loss model trains on the 10,000 images after the pool.
+            "hard_reducible_r0.3_last_full": _reducible("hard", 0.3, last_full_of=24),
+            "soft_reducible_r0.3_last_full": _reducible("soft", 0.3, last_full_of=24),
+            "soft_reducible_cached_r0.3_last_full": _reducible("soft", 0.3, "cached",
+                                                               last_full_of=24),
         },
         frontier=(0.25, 0.5, 0.75, 1.0),
     ),
