@@ -6,9 +6,9 @@ order), written by `write_golden()` below. Update it only for a change that alte
 purpose, and say so: recorded `selection_crc32` values in benchmarks/*/results.json then no longer
 describe the code. Last rewritten for the teacher's logical-shard layout (`selection.layout`): the
 epoch's shuffle is drawn per shard now, which changed every training order (the kept sets of hard
-selections did not change). Every benchmark's recorded runs were re-made on that layout (2026-12-03),
-except the tuning runs of vit_fashion_mnist, vit_fashion_mnist_converged, mae_fashion_mnist and
-gpt_lora (their notes.md say so) and the demo.
+selections did not change). Every benchmark's recorded runs, tuning runs and `make demo`'s record were
+re-made on that layout (2026-12-03). The entries of mae_fashion_mnist's attent_best and random_subset
+were rewritten once more, on purpose, when its re-run tuning chose another teacher.
 """
 
 import json
