@@ -36,8 +36,12 @@ def _time_without_eval(record: Mapping) -> float:
   return float(record["time/total"]) - float(record.get("time/eval", 0.0))
 
 
-def _train_time(record: Mapping) -> float:
-  return float(record.get("time/train", 0.0))
+# The clocks a run is compared with the frontier on, by the suffix of its row's fields: wall-clock
+# (the figure of merit); without evaluation; training steps only (how well a teacher picks, apart
+# from what scoring and selection cost: a diagnostic). Each reads a cumulative history record.
+CLOCKS = {"": lambda record: float(record["time/total"]),
+          "_no_eval": _time_without_eval,
+          "_train": lambda record: float(record.get("time/train", 0.0))}
 
 
 def time_to(history: Sequence[Mapping], metric: str, target: float, higher_is_better: bool, *,
@@ -57,17 +61,15 @@ def _saved(seconds: float | None, base_seconds: float | None) -> float | None:
 
 def run_row(history: Sequence[Mapping], baseline: Sequence[Mapping], median_target: float,
             metric: str, higher_is_better: bool,
-            frontier_points: Sequence[tuple[float, float]] | None = None,
-            frontier_points_no_eval: Sequence[tuple[float, float]] | None = None,
-            frontier_points_train: Sequence[tuple[float, float]] | None = None) -> dict:
-  """One run against its seed's baseline, the median-baseline target and (given the same seed's
-  frontier points, (seconds, final) per full-data budget) the frontier at its own wall-clock; with
-  `frontier_points_no_eval` (seconds without evaluation), also "frontier_gain_no_eval": the same
-  comparison with every run's evaluation time left out (evaluation runs once per epoch, so it costs a
-  many-epoch subset run more than a full-data run of the same training seconds); with
-  `frontier_points_train` (training seconds only), also "frontier_gain_train": the gain at equal
-  training seconds, scoring and selection left out too, i.e. how well the teacher picks, apart from
-  what its picking costs (a diagnostic: the wall-clock gain is the one that counts)."""
+            frontier_points: Mapping[str, Sequence[tuple[float, float]]] | None = None) -> dict:
+  """One run against its seed's baseline, the median-baseline target and, given the same seed's
+  frontier points ({suffix of `CLOCKS`: (seconds, final) per full-data budget}), the frontier on
+  each clock: "frontier_gain" at its own wall-clock, "frontier_gain_no_eval" with every run's
+  evaluation time left out (evaluation runs once per epoch, so it costs a many-epoch subset run
+  more than a full-data run of the same training seconds), "frontier_gain_train" at equal training
+  seconds (scoring and selection left out too; a diagnostic: the wall-clock gain is the one that
+  counts), each with its "frontier_side<suffix>". Without frontier points, "frontier_gain" and
+  "frontier_side" are None."""
   last = history[-1]
   seed_target = final_value(baseline, metric)
   row = {"final": final_value(history, metric),
@@ -81,24 +83,20 @@ def run_row(history: Sequence[Mapping], baseline: Sequence[Mapping], median_targ
       base = time_to(baseline, metric, target, higher_is_better, include_eval=include_eval)
       row[f"to_{name}{suffix}"] = mine
       row[f"saved_{name}{suffix}"] = _saved(mine, base)
-  row["frontier_gain"], row["frontier_side"] = (
-      (None, None) if frontier_points is None
-      else frontier_lib.gain(frontier_points, row["total"], row["final"], higher_is_better))
-  if frontier_points_no_eval is not None:
-    row["frontier_gain_no_eval"], row["frontier_side_no_eval"] = frontier_lib.gain(
-        frontier_points_no_eval, row["total"] - row["eval"], row["final"], higher_is_better)
-  if frontier_points_train is not None:
-    row["frontier_gain_train"], row["frontier_side_train"] = frontier_lib.gain(
-        frontier_points_train, row["train"], row["final"], higher_is_better)
+  if frontier_points is None:
+    row["frontier_gain"], row["frontier_side"] = None, None
+  else:
+    for suffix, clock in CLOCKS.items():
+      row[f"frontier_gain{suffix}"], row[f"frontier_side{suffix}"] = frontier_lib.gain(
+          frontier_points[suffix], clock(last), row["final"], higher_is_better)
   return row
 
 
 def frontier(histories: Histories, metric: str) -> dict | None:
   """The full-data frontier as recorded: {"methods", "epochs" (ascending), "points": per seed, the
-  (seconds, final) of each budget, "points_no_eval" and "points_train": the same without evaluation
-  seconds and in training seconds only, "median":
-  per budget {"method", "epochs", "seconds", "final"} (medians over seeds)}. None when fewer than two
-  full-data budgets are recorded."""
+  (seconds, final) of each budget, "points_no_eval" and "points_train": the same on the other
+  `CLOCKS`, "median": per budget {"method", "epochs", "seconds", "final"} (medians over seeds)}.
+  None when fewer than two full-data budgets are recorded."""
   methods = [m for m in histories if frontier_lib.is_frontier(m)]
   if len(methods) < 2:
     return None
@@ -107,18 +105,15 @@ def frontier(histories: Histories, metric: str) -> dict | None:
     raise ValueError(f"frontier budgets {methods} hold different numbers of seeds")
   methods.sort(key=lambda m: histories[m][0][-1]["epoch"])
   count = seeds.pop()
-  points = [[(float(histories[m][seed][-1]["time/total"]), final_value(histories[m][seed], metric))
-             for m in methods] for seed in range(count)]
-  points_no_eval = [[(_time_without_eval(histories[m][seed][-1]),
-                      final_value(histories[m][seed], metric)) for m in methods]
-                    for seed in range(count)]
-  points_train = [[(_train_time(histories[m][seed][-1]), final_value(histories[m][seed], metric))
-                   for m in methods] for seed in range(count)]
+  on_clock = {f"points{suffix}": [[(clock(histories[m][seed][-1]),
+                                      final_value(histories[m][seed], metric)) for m in methods]
+                                    for seed in range(count)]
+              for suffix, clock in CLOCKS.items()}
+  points = on_clock["points"]
   median = [{"method": m, "epochs": int(histories[m][0][-1]["epoch"]),
              "seconds": statistics.median(p[i][0] for p in points),
              "final": statistics.median(p[i][1] for p in points)} for i, m in enumerate(methods)]
-  return {"methods": methods, "epochs": [b["epochs"] for b in median], "points": points,
-          "points_no_eval": points_no_eval, "points_train": points_train, "median": median}
+  return {"methods": methods, "epochs": [b["epochs"] for b in median], **on_clock, "median": median}
 
 
 def spread(values: Sequence[float | None], *, none_is_high: bool = True) -> dict:
@@ -144,11 +139,9 @@ def summarize(histories: Histories, metric: str, higher_is_better: bool,
     compare = line is not None and not frontier_lib.is_frontier(method)
     if compare and len(runs) > len(line["points"]):
       raise ValueError(f"{method} has {len(runs)} seeds, the frontier only {len(line['points'])}")
+    points = lambda seed: {suffix: line[f"points{suffix}"][seed] for suffix in CLOCKS}  # noqa: E731
     rows = [run_row(h, base_runs[seed], median_target, metric, higher_is_better,
-                    line["points"][seed] if compare else None,
-                    line["points_no_eval"][seed] if compare else None,
-                    line["points_train"][seed] if compare else None)
-            for seed, h in enumerate(runs)]
+                    points(seed) if compare else None) for seed, h in enumerate(runs)]
     agg = {}
     for field in rows[0]:
       if field.startswith("frontier_side"):  # -> frontier_outside[_no_eval]: runs per side
