@@ -287,12 +287,12 @@ SETTINGS: dict[str, TaskSettings] = {
         candidates=_MAE_CANDIDATES,
     ),
     # MAE's converged regime: the first 10,000 training images, 32 epochs, where the probe accuracy of
-    # full data has plateaued: seed 0's probe on the whole test set after 4, 8, ..., 32 epochs: 0.764,
-    # 0.777, 0.780, 0.784, 0.792, 0.791, 0.791, 0.792 (its last quarter +0.1 points), while its
-    # reconstruction loss keeps falling. The probe (about 5 s on 2 cores) runs every 8 epochs, at the
-    # end of every budget of the frontier (8, 16, 24 and 32 epochs): every 4 epochs it was 46% of a
-    # run's wall-clock. It uses the whole 10,000-image test set: on 2000 images a seed's accuracy
-    # carries about 0.9 points of binomial noise, more than the plateau's slope.
+    # full data has plateaued (a 48-epoch run flattens from about 20 epochs while its reconstruction
+    # loss keeps falling: benchmarks/mae_fashion_mnist_converged/plateau_diagnostic.md; in the
+    # recorded 32-epoch runs the last quarter adds a median 0.16 points). The probe runs every 8
+    # epochs, at the end of every budget of the frontier (8, 16, 24 and 32 epochs): every 4 it was
+    # 44% of the diagnostic's wall-clock. It scores the whole 10,000-image test set: on 2000 images
+    # a seed's accuracy carries about 0.9 points of binomial noise, more than the plateau's slope.
     "mae_fashion_mnist_converged": TaskSettings(
         config="mae_fashion_mnist",
         config_overrides={"data.limit": 10000, "train.epochs": 32, "train.eval_every_epochs": 8,
