@@ -255,6 +255,9 @@ SETTINGS: dict[str, TaskSettings] = {
                                                   drop_top=0.2),
             "soft_relative_r0.5_last_full": _cached("soft", 0.5, last_full_of=12,
                                                     score_kind="relative_loss"),
+            # More of the flipped labels dropped, at the cost of more clean hard examples.
+            "hard_relative_drop0.3_r0.7": _cached("hard", 0.7, score_kind="relative_loss",
+                                                  drop_top=0.3),
         },
     ),
     "gpt_pycode": TaskSettings(
