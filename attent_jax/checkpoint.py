@@ -115,6 +115,27 @@ class Checkpointer:
     self._manager.close()
 
 
+def saved_steps(workdir: str | pathlib.Path) -> list[int]:
+  """The steps of the checkpoints under `workdir/checkpoints`, oldest first ([] if none)."""
+  directory = pathlib.Path(workdir).absolute() / "checkpoints"
+  return sorted(ocp.CheckpointManager(directory).all_steps()) if directory.is_dir() else []
+
+
+def read_saved(workdir: str | pathlib.Path, step: int | None = None) -> tuple[int, Any]:
+  """(step, tree) of checkpoint `step` (None: the newest) under `workdir/checkpoints`, read without a
+  template, as host arrays in the structure it was saved in: for analysis tools that inspect a
+  finished run (its params, its teacher's scores and plan). FileNotFoundError if there is none."""
+  steps = saved_steps(workdir)
+  if step is None and steps:
+    step = steps[-1]
+  if step not in steps:
+    raise FileNotFoundError(f"no checkpoint {'' if step is None else step} under "
+                            f"{pathlib.Path(workdir).absolute() / 'checkpoints'} (saved: {steps})")
+  path = pathlib.Path(workdir).absolute() / "checkpoints" / str(step) / "state"
+  with ocp.StandardCheckpointer() as checkpointer:
+    return step, checkpointer.restore(path)
+
+
 def save_params(directory: str | pathlib.Path, params) -> None:
   """Writes a params pytree on its own (e.g. a run's final params, for fine-tuning or export)."""
   bad = _non_finite_leaves(params)

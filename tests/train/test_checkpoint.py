@@ -60,3 +60,21 @@ def test_params_save_and_load(tmp_path):
   checkpoint.save_params(tmp_path / "p", tree(4.0))
   loaded = checkpoint.load_params(tmp_path / "p", tree(0.0))
   np.testing.assert_array_equal(loaded["w"], tree(4.0)["w"])
+
+
+def test_read_saved_without_a_template(tmp_path):
+  assert checkpoint.saved_steps(tmp_path) == []
+  with pytest.raises(FileNotFoundError, match="no checkpoint"):
+    checkpoint.read_saved(tmp_path)
+  saver = checkpoint.Checkpointer(tmp_path, fingerprint={})
+  saver.save(3, tree(3.0), {})
+  saver.save(4, tree(4.0), {})
+  saver.close()
+  assert checkpoint.saved_steps(tmp_path) == [3, 4]
+  step, restored = checkpoint.read_saved(tmp_path)
+  assert step == 4
+  np.testing.assert_array_equal(restored["w"], tree(4.0)["w"])
+  np.testing.assert_array_equal(restored["n"], np.arange(4))
+  assert float(checkpoint.read_saved(tmp_path, 3)[1]["w"][0, 0]) == 3.0
+  with pytest.raises(FileNotFoundError, match="saved: \\[3, 4\\]"):
+    checkpoint.read_saved(tmp_path, 5)
