@@ -199,6 +199,27 @@ def test_readme_results_section_is_generated_from_the_recorded_files():
   assert readme.readme_section(text) == readme.results_section(root / "benchmarks")
 
 
+def test_glance_table_reads_each_task_from_its_record():
+  """The at-a-glance row of a recorded task: attent_best's medians against full data's, the teacher
+  with the highest median gain (in the metric's units), the target; a task without a frontier has none."""
+  root = pathlib.Path(__file__).resolve().parents[1] / "benchmarks"
+  record = json.loads((root / "gpt_pycode" / "results.json").read_text())
+  methods = record["summary"]["methods"]
+  best, base = methods["attent_best"]["agg"], methods["full_data"]["agg"]
+  row = readme.glance_table([record]).splitlines()[2]
+  top = max((m for m in methods if not m.startswith("full_data")),
+            key=lambda m: methods[m]["agg"]["frontier_gain"]["median"])
+  assert row.startswith(f"| gpt_pycode | {best['final']['median']:.4f} / "
+                        f"{base['final']['median']:.4f} | "
+                        f"{best['total']['median'] / base['total']['median']:.2f} | ")
+  assert f"| {top}: {methods[top]['agg']['frontier_gain']['median']:+.3f} nats (" in row
+  assert row.endswith("| missed |") and "points" not in row
+  accuracy = json.loads((root / "vit_fashion_mnist_noisy" / "results.json").read_text())
+  assert " points (" in readme.glance_table([accuracy]).splitlines()[2]
+  record["summary"] = {**record["summary"], "frontier": None}
+  assert len(readme.glance_table([record]).splitlines()) == 2  # the header only
+
+
 def test_replace_section_keeps_the_rest_of_the_readme():
   text = "# t\n\nintro\n\n## Results\n\nold\n\n## Later\n\nkept\n"
   new = readme.replace_section(text, "## Results\n\nnew\n")

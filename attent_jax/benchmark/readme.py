@@ -3,7 +3,8 @@
     python -m attent_jax.benchmark.readme            # prints the section (Markdown)
     python -m attent_jax.benchmark.readme --write    # replaces README.md's "## Results" section
 
-For each benchmarks/<task>/results.json: the command that regenerates it, the machine, per method the
+First a table of every task at a glance (attent_best against full data and the frontier, the
+teacher with the highest gain, the target). Then for each benchmarks/<task>/results.json: the command that regenerates it, the machine, per method the
 median final metric, the median share of wall-clock saved to the median baseline's final metric and
 the gain over the full-data frontier at the method's own wall-clock (or that the frontier was not
 recorded), the findings of benchmarks/<task>/notes.md and the plot; then benchmarks/scoring_cost.md's
@@ -15,9 +16,11 @@ from __future__ import annotations
 import json
 import pathlib
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
+from attent_jax.benchmark import frontier as frontier_lib
 from attent_jax.benchmark import render
+from attent_jax.benchmark import settings as settings_lib
 from attent_jax.benchmark import summary as summary_lib
 
 # These first, in this order (a missing one is named as not benchmarked yet); any other recorded task
@@ -48,6 +51,45 @@ def task_section(record: Mapping, notes: str = "") -> str:
   return "\n".join(lines)
 
 
+def _gain_text(gain: float, higher_is_better: bool) -> str:
+  """A gain over the frontier in the metric's units: points of accuracy, or nats of loss."""
+  return f"{100 * gain:+.2f} points" if higher_is_better else f"{gain:+.3f} nats"
+
+
+def _best_over_frontier(summary: Mapping) -> str:
+  """The teacher (any method but the frontier's budgets) with the highest median gain over the
+  frontier: "name: gain (k/n seeds above)"."""
+  teachers = {m: d for m, d in summary["methods"].items() if not frontier_lib.is_frontier(m)}
+  name = max(teachers, key=lambda m: teachers[m]["agg"]["frontier_gain"]["median"])
+  runs = teachers[name]["runs"]
+  above = sum(run["frontier_gain"] > 0 for run in runs)
+  gain = teachers[name]["agg"]["frontier_gain"]["median"]
+  return f"{name}: {_gain_text(gain, summary['higher_is_better'])} ({above}/{len(runs)} above)"
+
+
+def glance_table(records: Sequence[Mapping]) -> str:
+  """One row per task with a recorded frontier: attent_best's median final against full data's, its
+  median wall-clock as a share of full data's, its median gain over the frontier (seeds above it),
+  the teacher with the highest median gain, and whether the task's target was met."""
+  lines = ["| task | attent_best final / full data's | attent_best wall-clock / full data's | "
+           "attent_best gain over the frontier | highest gain of any teacher | target |",
+           "|---|---|---|---|---|---|"]
+  for record in records:
+    s, verdict = record["summary"], record.get("verdict")
+    if s["frontier"] is None or "attent_best" not in s["methods"]:
+      continue
+    best, base = s["methods"]["attent_best"], s["methods"][settings_lib.BASELINE]["agg"]
+    agg = best["agg"]
+    above = sum(run["frontier_gain"] > 0 for run in best["runs"])
+    lines.append(
+        f"| {record['task']} | {agg['final']['median']:.4f} / {base['final']['median']:.4f} | "
+        f"{agg['total']['median'] / base['total']['median']:.2f} | "
+        f"{_gain_text(agg['frontier_gain']['median'], s['higher_is_better'])} "
+        f"({above}/{len(best['runs'])} seeds above) | {_best_over_frontier(s)} | "
+        f"{'—' if verdict is None else 'met' if verdict['met'] else 'missed'} |")
+  return "\n".join(lines)
+
+
 def results_section(benchmarks_dir: str | pathlib.Path = "benchmarks") -> str:
   root = pathlib.Path(benchmarks_dir)
   recorded = {path.parent.name for path in root.glob("*/results.json")}
@@ -64,9 +106,14 @@ def results_section(benchmarks_dir: str | pathlib.Path = "benchmarks") -> str:
   missing = [t for t in _ORDER if t not in present]
   if missing:
     out += ["", f"Not benchmarked yet: {', '.join(missing)}."]
+  records = {task: json.loads((root / task / "results.json").read_text()) for task in present}
+  out += ["", "At a glance (medians over seeds; wall-clock includes scoring, selection and "
+          "evaluation; 'target': every clause of the task's target in "
+          "attent_jax/benchmark/settings.py, which its section below spells out with the details "
+          "and the findings):", "",
+          glance_table(list(records.values()))]
   for task in present:
-    out += ["", task_section(json.loads((root / task / "results.json").read_text()),
-                             render.read_notes(root / task))]
+    out += ["", task_section(records[task], render.read_notes(root / task))]
   cost = root / "scoring_cost.md"
   if cost.is_file():
     body = cost.read_text().split("\n", 1)[1].strip()  # Without its own title.
