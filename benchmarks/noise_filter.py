@@ -131,7 +131,7 @@ def ceiling(workdir: pathlib.Path, seed: int) -> dict:
 
 
 def render(results: list[dict]) -> str:
-  """Markdown tables of either measurement."""
+  """The Markdown table of one measurement's results (--filter, --trace or --ceiling)."""
   if "epochs" in results[0]:
     lines = ["| epoch | examples trained on | " + " | ".join(
         f"flipped share, seed {r['seed']}" for r in results) + " |",
