@@ -1,7 +1,7 @@
 """On the noisy-label task: how well does dropping the highest-loss tail find the flipped labels, and how
 much could a perfect filter win?
 
-Two measurements (issue "Teaching that pays", cause 5):
+Four measurements (issue "Teaching that pays", cause 5):
 
   --filter   reads finished benchmark runs of a teacher with `drop_top` on vit_fashion_mnist_noisy
              (`experiments.benchmark --task=vit_fashion_mnist_noisy`, default method attent_best): for
@@ -18,6 +18,14 @@ Two measurements (issue "Teaching that pays", cause 5):
              not only at its end. The run is the benchmark's own (same config and seed; only
              `train.max_to_keep` differs, which changes nothing it computes), so its final accuracy
              is the recorded one.
+  --rho      RHO-LOSS as a filter: trains the irreducible-loss model as the benchmark does for a task
+             with a held-out split (`runner.prepare_holdout`: full data, the task's config, on the last
+             10,000 training images, their labels flipped like the pool's), and, for the first 50,000
+             images (never seen by it), at every epoch's checkpoint of the --trace runs, reports the
+             share of flipped labels among the 80% of them that each rule would keep: the lowest
+             training losses (the small-loss rule, what attent_best keeps), the highest reducible
+             losses (training loss minus irreducible loss: RHO-LOSS's pick), and the lowest
+             irreducible losses.
   --ceiling  trains what a perfect filter would leave: full data on clean labels, on a pool the size of
              the unflipped part (the first 80% of the training images: the flips are a uniform random
              20%, so the unflipped part is a uniform 80% of the same images), with the task's config
@@ -27,6 +35,8 @@ Two measurements (issue "Teaching that pays", cause 5):
         --out=benchmarks/vit_fashion_mnist_noisy/noise_filter.json
     python -m benchmarks.noise_filter --trace --workdir=/work/benchruns/noise_trace --seeds=0,1,2 \\
         --out=benchmarks/vit_fashion_mnist_noisy/noise_trace.json
+    python -m benchmarks.noise_filter --rho --workdir=/work/benchruns/noise_trace --seeds=0,1,2 \\
+        --out=benchmarks/vit_fashion_mnist_noisy/noise_rho.json
     python -m benchmarks.noise_filter --ceiling --workdir=/work/benchruns/noise_ceiling --seeds=0,1,2 \\
         --out=benchmarks/vit_fashion_mnist_noisy/noise_ceiling.json
 
@@ -87,7 +97,12 @@ def filter_quality(workdir: pathlib.Path, method: str, seed: int) -> dict:
 def _fresh_losses(exp, run: pathlib.Path, seed: int) -> np.ndarray:
   """f32[N]: every pool example's loss under the run's final params (a no-grad pass)."""
   state = state_lib.init_state(exp.task, exp.optimizer, seed)
-  params = checkpoint.load_params(run / "final_params", exp.task.combine(state.params, state.frozen))
+  return _pool_losses(exp, checkpoint.load_params(run / "final_params",
+                                                  exp.task.combine(state.params, state.frozen)))
+
+
+def _pool_losses(exp, params) -> np.ndarray:
+  """f32[N]: every pool example's loss under `params` (a no-grad pass)."""
   score = jax.jit(lambda p, batch: exp.task.scores(p, batch, "loss"))
   n = exp.train_pool.size
   chunks = [score(params, batch) for batch in exp.score_batcher.batches(np.arange(n, dtype=np.int32))]
@@ -114,6 +129,39 @@ def trace(workdir: pathlib.Path, method: str, seed: int) -> dict:
           "epochs": epochs}
 
 
+HOLDOUT = 10000  # --rho: the last 10,000 training images train the irreducible-loss model.
+KEEP = 0.8  # --rho: each rule keeps this share of the rest.
+
+
+def rho(workdir: pathlib.Path, method: str, seed: int) -> dict:
+  """Per epoch of the traced run (`trace`, same workdir): the flipped share among what each rule keeps
+  of the images the irreducible-loss model never saw."""
+  config = settings_lib.build_config(TASK, _choice(method), seed)
+  exp = experiment.build(config)
+  holdout = settings_lib.build_config(TASK, settings_lib.TeacherChoice(settings_lib.BASELINE), seed)
+  holdout.data.update(skip=exp.train_pool.size - HOLDOUT, limit=HOLDOUT)
+  holdout_dir = workdir / "holdout" / f"seed{seed}"
+  held = runner.run_one(holdout, holdout_dir)
+  state = state_lib.init_state(exp.task, exp.optimizer, seed)
+  like = exp.task.combine(state.params, state.frozen)
+  unseen = np.arange(exp.train_pool.size) < exp.train_pool.size - HOLDOUT  # by the holdout model
+  flipped = np.asarray(exp.train_pool.arrays["label_flipped"], bool)[unseen]
+  irreducible = _pool_losses(exp, checkpoint.load_params(holdout_dir / "final_params", like))[unseen]
+  run = runner.run_dir(workdir, method, seed)
+  count = round(KEEP * unseen.sum())
+  kept_flipped = lambda keys: float(flipped[np.argsort(-keys, kind="stable")[:count]].mean())  # noqa: E731
+  epochs = []
+  for step in checkpoint.saved_steps(run):
+    tree = checkpoint.read_saved(run, step)[1]
+    losses = _pool_losses(exp, tree["state"]["params"])[unseen]
+    epochs.append({"epoch": int(tree["teacher"]["epoch"]) - 1, "step": int(step),
+                   "small_loss": kept_flipped(-losses),
+                   "rho_loss": kept_flipped(losses - irreducible),
+                   "small_irreducible": kept_flipped(-irreducible)})
+  return {"seed": seed, "method": method, "images": int(unseen.sum()), "keep": KEEP,
+          "holdout_accuracy": float(held[-1]["eval/accuracy"]), "epochs": epochs}
+
+
 def ceiling(workdir: pathlib.Path, seed: int) -> dict:
   """Final test accuracy of full data on clean labels: the first 80% of the training images (what a
   perfect filter leaves, in size) and all of them."""
@@ -131,8 +179,19 @@ def ceiling(workdir: pathlib.Path, seed: int) -> dict:
 
 
 def render(results: list[dict]) -> str:
-  """The Markdown table of one measurement's results (--filter, --trace or --ceiling)."""
-  if "epochs" in results[0]:
+  """The Markdown table of one measurement's results (--filter, --trace, --rho or --ceiling)."""
+  if "holdout_accuracy" in results[0]:
+    rules = (("small_loss", "lowest loss"), ("rho_loss", "highest reducible loss (RHO-LOSS)"),
+             ("small_irreducible", "lowest irreducible loss"))
+    lines = ["| epoch | " + " | ".join(f"{label}, seed {r['seed']}" for key, label in rules
+                                      for r in results) + " |",
+             "|---|" + "---|" * (len(rules) * len(results))]
+    for rows in zip(*(r["epochs"] for r in results)):
+      lines.append(f"| {rows[0]['epoch']} | " + " | ".join(f"{row[key]:.3f}" for key, _ in rules
+                                                           for row in rows) + " |")
+    lines.append("| irreducible-loss model's test accuracy | " + " | ".join(
+        f"{r['holdout_accuracy']:.4f}" for r in results) + " |" + " |" * (2 * len(results)))
+  elif "epochs" in results[0]:
     lines = ["| epoch | examples trained on | " + " | ".join(
         f"flipped share, seed {r['seed']}" for r in results) + " |",
         "|---|---|" + "---|" * len(results)]
@@ -165,10 +224,11 @@ def main():
   mode = parser.add_mutually_exclusive_group(required=True)
   mode.add_argument("--filter", action="store_true", help="precision and recall of finished runs")
   mode.add_argument("--trace", action="store_true", help="re-train, keeping every epoch's plan")
+  mode.add_argument("--rho", action="store_true", help="RHO-LOSS as a filter, on the --trace runs")
   mode.add_argument("--ceiling", action="store_true", help="train full data on clean labels")
   mode.add_argument("--render", help="print the tables of a recorded JSON file")
-  parser.add_argument("--workdir", help="the benchmark's workdir (--filter), or one for the runs "
-                      "(--trace, --ceiling)")
+  parser.add_argument("--workdir", help="the benchmark's workdir (--filter), one for the runs "
+                      "(--trace, --ceiling), or --trace's (--rho)")
   parser.add_argument("--method", default="attent_best",
                       help="attent_best or a tuning candidate of the task with drop_top")
   parser.add_argument("--seeds", default="0,1,2")
@@ -183,6 +243,8 @@ def main():
     results = [filter_quality(workdir, args.method, s) for s in seeds]
   elif args.trace:
     results = [trace(workdir, args.method, s) for s in seeds]
+  elif args.rho:
+    results = [rho(workdir, args.method, s) for s in seeds]
   else:
     results = [ceiling(workdir, s) for s in seeds]
   if args.out:
