@@ -118,7 +118,13 @@ class Checkpointer:
 def saved_steps(workdir: str | pathlib.Path) -> list[int]:
   """The steps of the checkpoints under `workdir/checkpoints`, oldest first ([] if none)."""
   directory = pathlib.Path(workdir).absolute() / "checkpoints"
-  return sorted(ocp.CheckpointManager(directory).all_steps()) if directory.is_dir() else []
+  if not directory.is_dir():
+    return []
+  manager = ocp.CheckpointManager(directory)
+  try:
+    return sorted(manager.all_steps())
+  finally:
+    manager.close()
 
 
 def read_saved(workdir: str | pathlib.Path, step: int | None = None) -> tuple[int, Any]:

@@ -4,11 +4,11 @@
     python -m attent_jax.benchmark.readme --write    # replaces README.md's "## Results" section
 
 First a table of every task at a glance (attent_best against full data and the frontier, the
-teacher with the highest gain, the target). Then for each benchmarks/<task>/results.json: the command that regenerates it, the machine, per method the
-median final metric, the median share of wall-clock saved to the median baseline's final metric and
-the gain over the full-data frontier at the method's own wall-clock (or that the frontier was not
-recorded), the findings of benchmarks/<task>/notes.md and the plot; then benchmarks/scoring_cost.md's
-command and tables. A test checks that README.md's section equals what this module generates.
+teacher with the highest gain, the target). Then for each benchmarks/<task>/results.json: the command
+that regenerates it, the machine, per method the median final metric, the median share of wall-clock
+saved to the median baseline's final metric and the gain over the full-data frontier at the method's
+own wall-clock (or that the frontier was not recorded), the findings of benchmarks/<task>/notes.md and
+the plot; then benchmarks/scoring_cost.md's command and tables. A test checks that README.md's section equals what this module generates.
 """
 
 from __future__ import annotations
@@ -51,26 +51,20 @@ def task_section(record: Mapping, notes: str = "") -> str:
   return "\n".join(lines)
 
 
-def _gain_text(gain: float, higher_is_better: bool) -> str:
-  """A gain over the frontier in the metric's units: points of accuracy, or nats of loss."""
-  return f"{100 * gain:+.2f} points" if higher_is_better else f"{gain:+.3f} nats"
-
-
-def _best_over_frontier(summary: Mapping) -> str:
-  """The teacher (any method but the frontier's budgets) with the highest median gain over the
-  frontier: "name: gain (k/n seeds above)"."""
-  teachers = {m: d for m, d in summary["methods"].items() if not frontier_lib.is_frontier(m)}
-  name = max(teachers, key=lambda m: teachers[m]["agg"]["frontier_gain"]["median"])
-  runs = teachers[name]["runs"]
+def _gain_cell(method: Mapping, higher_is_better: bool) -> str:
+  """A method's median gain over the frontier in the metric's units (points of accuracy, or nats of
+  loss) and on how many seeds it is above the frontier."""
+  gain, runs = method["agg"]["frontier_gain"]["median"], method["runs"]
   above = sum(run["frontier_gain"] > 0 for run in runs)
-  gain = teachers[name]["agg"]["frontier_gain"]["median"]
-  return f"{name}: {_gain_text(gain, summary['higher_is_better'])} ({above}/{len(runs)} above)"
+  text = f"{100 * gain:+.2f} points" if higher_is_better else f"{gain:+.3f} nats"
+  return f"{text} ({above}/{len(runs)} seeds above)"
 
 
 def glance_table(records: Sequence[Mapping]) -> str:
   """One row per task with a recorded frontier: attent_best's median final against full data's, its
   median wall-clock as a share of full data's, its median gain over the frontier (seeds above it),
-  the teacher with the highest median gain, and whether the task's target was met."""
+  the teacher (any method but the frontier's budgets) with the highest median gain, and whether the
+  task's target was met."""
   lines = ["| task | attent_best final / full data's | attent_best wall-clock / full data's | "
            "attent_best gain over the frontier | highest gain of any teacher | target |",
            "|---|---|---|---|---|---|"]
@@ -78,14 +72,14 @@ def glance_table(records: Sequence[Mapping]) -> str:
     s, verdict = record["summary"], record.get("verdict")
     if s["frontier"] is None or "attent_best" not in s["methods"]:
       continue
-    best, base = s["methods"]["attent_best"], s["methods"][settings_lib.BASELINE]["agg"]
-    agg = best["agg"]
-    above = sum(run["frontier_gain"] > 0 for run in best["runs"])
+    best, base = s["methods"]["attent_best"]["agg"], s["methods"][settings_lib.BASELINE]["agg"]
+    teachers = {m: d for m, d in s["methods"].items() if not frontier_lib.is_frontier(m)}
+    top = max(teachers, key=lambda m: teachers[m]["agg"]["frontier_gain"]["median"])
     lines.append(
-        f"| {record['task']} | {agg['final']['median']:.4f} / {base['final']['median']:.4f} | "
-        f"{agg['total']['median'] / base['total']['median']:.2f} | "
-        f"{_gain_text(agg['frontier_gain']['median'], s['higher_is_better'])} "
-        f"({above}/{len(best['runs'])} seeds above) | {_best_over_frontier(s)} | "
+        f"| {record['task']} | {best['final']['median']:.4f} / {base['final']['median']:.4f} | "
+        f"{best['total']['median'] / base['total']['median']:.2f} | "
+        f"{_gain_cell(s['methods']['attent_best'], s['higher_is_better'])} | "
+        f"{top}: {_gain_cell(teachers[top], s['higher_is_better'])} | "
         f"{'—' if verdict is None else 'met' if verdict['met'] else 'missed'} |")
   return "\n".join(lines)
 
