@@ -260,6 +260,24 @@ SETTINGS: dict[str, TaskSettings] = {
                                                   drop_top=0.3),
         },
     ),
+    # RHO-LOSS as a teacher on noisy labels: the noisy-label task's pool cut to the first 50,000
+    # images (20% of their labels flipped), so that the last 10,000 (flipped alike) train the
+    # irreducible-loss model. Tuning runs only: benchmarks/vit_fashion_mnist_noisy/noise_filter.md
+    # measured RHO-LOSS as a filter on the full task first.
+    "vit_fashion_mnist_noisy_holdout": TaskSettings(
+        config="vit_fashion_mnist_noisy",
+        config_overrides={"data.limit": 50000},
+        paper=_PAPER_COMPLEX,
+        best=_cached("hard", 0.8, score_kind="relative_loss", drop_top=0.2,
+                     why="the noisy-label task's best teacher"),
+        target=Target(min_saved_pct=0.0, max_final_drop=0.0, beat_random=True, above_frontier=True),
+        candidates={
+            "hard_relative_drop0.2_r0.8": _cached("hard", 0.8, score_kind="relative_loss",
+                                                  drop_top=0.2),
+            "hard_reducible_r0.8": _reducible("hard", 0.8),
+            "hard_reducible_cached_r0.8": _reducible("hard", 0.8, "cached"),
+        },
+    ),
     "gpt_pycode": TaskSettings(
         config="gpt_pycode",
         config_overrides={"data.limit": 3000, "data.eval_limit": 512, "train.epochs": 3,
