@@ -119,6 +119,17 @@ def _reducible(method: str, ratio: float, source: str = "fresh", *,
                  score_kind="reducible_loss", config={"teacher.irreducible_from": HOLDOUT})
 
 
+def _small_loss(drop_top: float, why: str = "") -> TeacherChoice:
+  """The small-loss rule of the noisy-label tasks: after a full first epoch, every epoch trains on all
+  but the `drop_top` share of the pool with the highest de-biased cached losses (hard picks of the
+  rest: ratio 1 - drop_top)."""
+  return _cached("hard", round(1.0 - drop_top, 6), score_kind="relative_loss", drop_top=drop_top,
+                 why=why)
+
+
+# The noisy-label tasks' target: at least full data's final accuracy, ahead of the random subset and
+# above the frontier on every seed.
+_NOISY_TARGET = Target(min_saved_pct=0.0, max_final_drop=0.0, beat_random=True, above_frontier=True)
 _EPOCH_LR = {"train.schedule_over": "epochs"}
 _BALANCED = {"teacher.class_balanced": True}
 
@@ -245,19 +256,15 @@ SETTINGS: dict[str, TaskSettings] = {
         config="vit_fashion_mnist_noisy",
         config_overrides={},  # vit_fashion_mnist's defaults: 60k images (20% mislabelled), 12 epochs.
         paper=_PAPER_COMPLEX,
-        best=_cached("hard", 0.8, score_kind="relative_loss", drop_top=0.2,
-                     why="drops the highest-loss tail, where the flipped labels concentrate"),
-        target=Target(min_saved_pct=0.0, max_final_drop=0.0, beat_random=True, above_frontier=True),
+        best=_small_loss(0.2, "drops the highest-loss tail, where the flipped labels concentrate"),
+        target=_NOISY_TARGET,
         candidates={
-            "hard_relative_drop0.1_r0.9": _cached("hard", 0.9, score_kind="relative_loss",
-                                                  drop_top=0.1),
-            "hard_relative_drop0.2_r0.8": _cached("hard", 0.8, score_kind="relative_loss",
-                                                  drop_top=0.2),
+            "hard_relative_drop0.1_r0.9": _small_loss(0.1),
+            "hard_relative_drop0.2_r0.8": _small_loss(0.2),
             "soft_relative_r0.5_last_full": _cached("soft", 0.5, last_full_of=12,
                                                     score_kind="relative_loss"),
             # More of the flipped labels dropped, at the cost of more clean hard examples.
-            "hard_relative_drop0.3_r0.7": _cached("hard", 0.7, score_kind="relative_loss",
-                                                  drop_top=0.3),
+            "hard_relative_drop0.3_r0.7": _small_loss(0.3),
         },
     ),
     # RHO-LOSS as a teacher on noisy labels: the noisy-label task's pool cut to the first 50,000
@@ -268,12 +275,10 @@ SETTINGS: dict[str, TaskSettings] = {
         config="vit_fashion_mnist_noisy",
         config_overrides={"data.limit": 50000},
         paper=_PAPER_COMPLEX,
-        best=_cached("hard", 0.8, score_kind="relative_loss", drop_top=0.2,
-                     why="the noisy-label task's best teacher"),
-        target=Target(min_saved_pct=0.0, max_final_drop=0.0, beat_random=True, above_frontier=True),
+        best=_small_loss(0.2, "the noisy-label task's best teacher"),
+        target=_NOISY_TARGET,
         candidates={
-            "hard_relative_drop0.2_r0.8": _cached("hard", 0.8, score_kind="relative_loss",
-                                                  drop_top=0.2),
+            "hard_relative_drop0.2_r0.8": _small_loss(0.2),
             "hard_reducible_r0.8": _reducible("hard", 0.8),
             "hard_reducible_cached_r0.8": _reducible("hard", 0.8, "cached"),
         },
