@@ -135,8 +135,9 @@ def read_saved(workdir: str | pathlib.Path, step: int | None = None) -> tuple[in
   if step is None and steps:
     step = steps[-1]
   if step not in steps:
-    raise FileNotFoundError(f"no checkpoint {'' if step is None else step} under "
-                            f"{pathlib.Path(workdir).absolute() / 'checkpoints'} (saved: {steps})")
+    which = "no checkpoint" if step is None else f"no checkpoint {step}"
+    raise FileNotFoundError(f"{which} under {pathlib.Path(workdir).absolute() / 'checkpoints'} "
+                            f"(saved: {steps})")
   path = pathlib.Path(workdir).absolute() / "checkpoints" / str(step) / "state"
   with ocp.StandardCheckpointer() as checkpointer:
     return step, checkpointer.restore(path)

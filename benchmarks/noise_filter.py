@@ -47,6 +47,7 @@ their reading: benchmarks/vit_fashion_mnist_noisy/noise_filter.md.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import pathlib
 
@@ -82,7 +83,7 @@ def filter_quality(workdir: pathlib.Path, method: str, seed: int) -> dict:
   count = round(drop_top * flipped.size)
   dropped = np.zeros(flipped.shape, bool)
   dropped[np.argsort(-scores, kind="stable")[:count]] = True
-  fresh = _fresh_losses(exp, run, seed)
+  fresh = _PoolLosses(exp, seed).of_final(run)
   fresh_top = np.argsort(-fresh, kind="stable")[:count]
   per_class = [{"class": int(c), "dropped": float(dropped[true_class == c].mean()),
                 "flipped": float(flipped[true_class == c].mean())}
@@ -94,19 +95,25 @@ def filter_quality(workdir: pathlib.Path, method: str, seed: int) -> dict:
           "overlap_with_fresh": float(dropped[fresh_top].mean())}
 
 
-def _fresh_losses(exp, run: pathlib.Path, seed: int) -> np.ndarray:
-  """f32[N]: every pool example's loss under the run's final params (a no-grad pass)."""
-  state = state_lib.init_state(exp.task, exp.optimizer, seed)
-  return _pool_losses(exp, checkpoint.load_params(run / "final_params",
-                                                  exp.task.combine(state.params, state.frozen)))
+class _PoolLosses:
+  """Every pool example's loss under given params (a no-grad pass over the pool), compiled once."""
 
+  def __init__(self, exp, seed: int):
+    self._exp = exp
+    self._score = jax.jit(functools.partial(exp.task.scores, kind="loss"))
+    state = state_lib.init_state(exp.task, exp.optimizer, seed)
+    self._like = exp.task.combine(state.params, state.frozen)  # the params' structure, to load
 
-def _pool_losses(exp, params) -> np.ndarray:
-  """f32[N]: every pool example's loss under `params` (a no-grad pass)."""
-  score = jax.jit(lambda p, batch: exp.task.scores(p, batch, "loss"))
-  n = exp.train_pool.size
-  chunks = [score(params, batch) for batch in exp.score_batcher.batches(np.arange(n, dtype=np.int32))]
-  return np.concatenate([np.asarray(jax.device_get(c)) for c in chunks])[:n]
+  def __call__(self, params) -> np.ndarray:
+    """f32[N] under `params`."""
+    n = self._exp.train_pool.size
+    chunks = [self._score(params, batch)
+              for batch in self._exp.score_batcher.batches(np.arange(n, dtype=np.int32))]
+    return np.concatenate([np.asarray(jax.device_get(c)) for c in chunks])[:n]
+
+  def of_final(self, run: pathlib.Path) -> np.ndarray:
+    """f32[N] under the final params of the finished run in `run`."""
+    return self(checkpoint.load_params(run / "final_params", self._like))
 
 
 def trace(workdir: pathlib.Path, method: str, seed: int) -> dict:
@@ -142,18 +149,20 @@ def rho(workdir: pathlib.Path, method: str, seed: int) -> dict:
   holdout.data.update(skip=exp.train_pool.size - HOLDOUT, limit=HOLDOUT)
   holdout_dir = workdir / "holdout" / f"seed{seed}"
   held = runner.run_one(holdout, holdout_dir)
-  state = state_lib.init_state(exp.task, exp.optimizer, seed)
-  like = exp.task.combine(state.params, state.frozen)
+  pool_losses = _PoolLosses(exp, seed)
   unseen = np.arange(exp.train_pool.size) < exp.train_pool.size - HOLDOUT  # by the holdout model
   flipped = np.asarray(exp.train_pool.arrays["label_flipped"], bool)[unseen]
-  irreducible = _pool_losses(exp, checkpoint.load_params(holdout_dir / "final_params", like))[unseen]
+  irreducible = pool_losses.of_final(holdout_dir)[unseen]
   run = runner.run_dir(workdir, method, seed)
   count = round(KEEP * unseen.sum())
-  kept_flipped = lambda keys: float(flipped[np.argsort(-keys, kind="stable")[:count]].mean())  # noqa: E731
+
+  def kept_flipped(keys: np.ndarray) -> float:  # the flipped share among the top `count` keys
+    return float(flipped[np.argsort(-keys, kind="stable")[:count]].mean())
+
   epochs = []
   for step in checkpoint.saved_steps(run):
     tree = checkpoint.read_saved(run, step)[1]
-    losses = _pool_losses(exp, tree["state"]["params"])[unseen]
+    losses = pool_losses(tree["state"]["params"])[unseen]
     epochs.append({"epoch": int(tree["teacher"]["epoch"]) - 1, "step": int(step),
                    "small_loss": kept_flipped(-losses),
                    "rho_loss": kept_flipped(losses - irreducible),

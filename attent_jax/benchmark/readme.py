@@ -8,7 +8,8 @@ teacher with the highest gain, the target). Then for each benchmarks/<task>/resu
 that regenerates it, the machine, per method the median final metric, the median share of wall-clock
 saved to the median baseline's final metric and the gain over the full-data frontier at the method's
 own wall-clock (or that the frontier was not recorded), the findings of benchmarks/<task>/notes.md and
-the plot; then benchmarks/scoring_cost.md's command and tables. A test checks that README.md's section equals what this module generates.
+the plot; then benchmarks/scoring_cost.md's command and tables. A test checks that README.md's
+section equals what this module generates.
 """
 
 from __future__ import annotations
