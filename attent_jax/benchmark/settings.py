@@ -265,6 +265,15 @@ SETTINGS: dict[str, TaskSettings] = {
                                                     score_kind="relative_loss"),
             # More of the flipped labels dropped, at the cost of more clean hard examples.
             "hard_relative_drop0.3_r0.7": _small_loss(0.3),
+            # The noise filter and a cheaper epoch at once: the tail dropped, then half the pool.
+            "hard_relative_drop0.2_r0.5": _cached("hard", 0.5, score_kind="relative_loss",
+                                                  drop_top=0.2),
+            "random_drop0.2_r0.5": _cached("random", 0.5, score_kind="relative_loss", drop_top=0.2),
+            # InfoBatch on what the filter keeps: the well-learned half thinned, reweighted.
+            "infobatch_relative_drop0.2": TeacherChoice(
+                "infobatch", {"drop_top": 0.2, "score_kind": "relative_loss"}),
+            "infobatch_relative_drop0.2_no_full": TeacherChoice(
+                "infobatch", {"drop_top": 0.2, "score_kind": "relative_loss", "final_full": 0.0}),
         },
     ),
     # RHO-LOSS as a teacher on noisy labels: the noisy-label task's pool cut to the first 50,000

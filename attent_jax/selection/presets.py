@@ -250,8 +250,14 @@ def infobatch(n: int, e: int, **overrides) -> Recipe:
   scoring below the mean are dropped with probability `prune` (0.5) and the kept ones among them get
   loss weight 1 / (1 - prune); epoch 0 and the last `final_full` (0.125) share of epochs (from
   floor((1 - final_full) E)) train on the full pool. Counts: N on full epochs; in expectation
-  N (1 - prune / 2) on pruned ones (exactly N minus the pruned)."""
-  o = _options("infobatch", {"prune": 0.5, "final_full": 0.125}, overrides)
+  N (1 - prune / 2) on pruned ones (exactly N minus the pruned). `drop_top` (0; in [0, 1)): on pruned
+  epochs, first exclude that share of the pool with the highest cached losses (likely label noise,
+  as attent_complex's `drop_top`), from the picks and from the mean; expected counts then
+  (N - round(drop_top N)) (1 - prune / 2). `score_kind`: the cached score pruned by, "loss" (InfoBatch's)
+  or "relative_loss" (de-biased in time, `scores.relative_loss`)."""
+  o = _options("infobatch", {"prune": 0.5, "final_full": 0.125, "drop_top": 0.0,
+                             "score_kind": "loss"}, overrides)
+  kind = check_choice("score_kind", o["score_kind"], ("loss", "relative_loss"))
   prune = o["prune"]
   if isinstance(prune, bool) or not isinstance(prune, (int, float)) or not 0.0 < prune < 1.0:
     raise ValueError(f"prune must lie in (0, 1), got {prune!r}")
@@ -260,7 +266,14 @@ def infobatch(n: int, e: int, **overrides) -> Recipe:
       0.0 <= final_full <= 1.0):
     raise ValueError(f"final_full must lie in [0, 1], got {final_full!r}")
   table = timetable.unbiased_pruning(e, float(prune), float(final_full))
-  return Recipe(table, recipes.UnbiasedPrune(n * table.ratio, float(prune)))
+  drop = round(_picks(n, {"drop_top": o["drop_top"]}).get("drop_top", 0.0) * n)
+  if not drop:
+    return Recipe(table, recipes.UnbiasedPrune(n * table.ratio, float(prune), kind), score_kind=kind)
+  pruned = table.phase == timetable.SELECT
+  drops = np.where(pruned, drop, 0).astype(np.int32)
+  counts = np.where(pruned, (n - drop) * table.ratio, n)
+  return Recipe(table, recipes.UnbiasedPrune(counts, float(prune), kind, drops=drops),
+                score_kind=kind)
 
 
 def online_batch(n: int, e: int, **overrides) -> Recipe:

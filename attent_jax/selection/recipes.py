@@ -298,18 +298,25 @@ class PerClass(Ranked):
 @dataclasses.dataclass(frozen=True, eq=False)
 class UnbiasedPrune:
   """InfoBatch: seen examples scoring below the mean dropped with probability `prune`, the kept ones
-  among them reweighted by 1 / (1 - prune) (`rules.unbiased_prune`). counts: the expectation."""
+  among them reweighted by 1 / (1 - prune) (`rules.unbiased_prune`). counts: the expectation.
+  drops int32[E] (None by default): before pruning, exclude that many of the highest-scored seen
+  examples (the likely-mislabelled tail, as `TopK.drops`), from the picks and from the mean."""
   counts: np.ndarray
   prune: float
   kind: str = "loss"
+  drops: np.ndarray | None = None
 
   @property
   def reads(self) -> tuple[str, ...]:
     return (self.kind,)
 
   def __call__(self, scores, seen, randomness, epoch):
-    del epoch
-    return rules.unbiased_prune(scores[self.kind], seen[self.kind], self.prune, randomness.uniform)
+    excluded = None
+    if self.drops is not None:
+      tail = jnp.where(seen[self.kind], scores[self.kind], -jnp.inf)
+      excluded = seen[self.kind] & rules.pool(tail, jnp.asarray(self.drops)[epoch])
+    return rules.unbiased_prune(scores[self.kind], seen[self.kind], self.prune, randomness.uniform,
+                                excluded)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -133,15 +133,22 @@ def whole_groups(
 
 
 def unbiased_prune(
-    scores: jax.Array, seen: jax.Array, prune: float, uniform: jax.Array
+    scores: jax.Array, seen: jax.Array, prune: float, uniform: jax.Array,
+    excluded: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array]:
   """InfoBatch: each seen example scoring below the mean seen score is dropped with probability
   `prune` (when its `uniform` sample is below it); the kept ones among those get weight
-  1 / (1 - prune). Returns (kept bool, weights f32), shaped (and sharded) like `scores`."""
+  1 / (1 - prune). `excluded` (bool like `scores`, optional): examples never kept, left out of the
+  mean too (a dropped high-loss tail). Returns (kept bool, weights f32), shaped (and sharded) like
+  `scores`."""
   scored = seen & jnp.isfinite(scores)
+  if excluded is not None:
+    scored = scored & ~excluded
   mean = jnp.where(scored, scores, 0.0).sum() / jnp.maximum(scored.sum(), 1)
   below = scored & (scores < mean)
   kept = ~(below & (uniform < prune))
+  if excluded is not None:
+    kept = kept & ~excluded
   weights = jnp.where(below & kept, 1.0 / (1.0 - prune), 1.0).astype(jnp.float32)
   return kept, weights
 
