@@ -75,7 +75,8 @@ class TaskSettings:
   `attent_jax.configs.<config>.get_config()`; `smoke_overrides` to its :smoke variant instead.
   `base_task`: LoRA fine-tuning starts from the final params of that task's full-data run (seed 0).
   `frontier` (`smoke_frontier` for the :smoke config): the full-data budgets, fractions of the
-  config's epochs."""
+  config's epochs. `random`: the random-subset control, when it cannot be derived from `best` by
+  `random_like` (None: derived)."""
   config: str
   config_overrides: Mapping[str, Any]
   paper: TeacherChoice
@@ -86,6 +87,7 @@ class TaskSettings:
   base_task: str | None = None
   frontier: tuple[float, ...] = FRONTIER
   smoke_frontier: tuple[float, ...] = SMOKE_FRONTIER
+  random: TeacherChoice | None = None
 
 
 _INFOBATCH = TeacherChoice("infobatch", {}, "InfoBatch defaults: prune 0.5 below-mean, last 12.5% full")
@@ -130,6 +132,12 @@ def _small_loss(drop_top: float, why: str = "") -> TeacherChoice:
 # The noisy-label tasks' target: at least full data's final accuracy, ahead of the random subset and
 # above the frontier on every seed.
 _NOISY_TARGET = Target(min_saved_pct=0.0, max_final_drop=0.0, beat_random=True, above_frontier=True)
+# The noise filter and InfoBatch at once: every epoch after the first drops the 20% highest de-biased
+# cached losses (the known noise rate), then thins the well-learned half of the rest, reweighted; no
+# full epochs at the end (they would train on the flipped labels again).
+_NOISY_INFOBATCH = TeacherChoice(
+    "infobatch", {"drop_top": 0.2, "score_kind": "relative_loss", "final_full": 0.0},
+    "the best of the recorded tuning runs (tuning.md): the noisy tail dropped, the easy half thinned")
 _EPOCH_LR = {"train.schedule_over": "epochs"}
 _BALANCED = {"teacher.class_balanced": True}
 
@@ -256,8 +264,17 @@ SETTINGS: dict[str, TaskSettings] = {
         config="vit_fashion_mnist_noisy",
         config_overrides={},  # vit_fashion_mnist's defaults: 60k images (20% mislabelled), 12 epochs.
         paper=_PAPER_COMPLEX,
-        best=_small_loss(0.2, "drops the highest-loss tail, where the flipped labels concentrate"),
+        best=_NOISY_INFOBATCH,
+        # InfoBatch's counts depend on the scores: the control is a uniform random half of the pool
+        # every epoch after the first, the share the tuned teacher trained on (tuning.md, seed 0).
+        random=TeacherChoice("random_subset", {"like": "attent_complex", "source": "cached",
+                                               "ratio_start": 0.5, "ratio_end": 0.5,
+                                               "ratio_kind": "constant"},
+                             "uniform random halves of the pool after a full first epoch, the "
+                             "share attent_best trains on"),
         target=_NOISY_TARGET,
+        # The tuned teacher trains on about half of the pool: the frontier reaches down to 3 epochs.
+        frontier=(0.25, 0.5, 0.75, 1.0),
         candidates={
             "hard_relative_drop0.1_r0.9": _small_loss(0.1),
             "hard_relative_drop0.2_r0.8": _small_loss(0.2),
@@ -426,7 +443,7 @@ def method_teachers(settings: TaskSettings,
   if BASELINE not in frontier:
     raise ValueError(f"the frontier {sorted(frontier)} lacks the baseline {BASELINE!r}")
   return {**frontier, "attent_paper": settings.paper, "attent_best": settings.best,
-          "random_subset": random_like(settings.best), "infobatch": _INFOBATCH}
+          "random_subset": settings.random or random_like(settings.best), "infobatch": _INFOBATCH}
 
 
 def tuning_teachers(settings: TaskSettings,

@@ -123,6 +123,34 @@ def test_infobatch_prunes_below_mean_and_reweights():
   assert t.expected_count(5) == round(POOL * 0.75) and t.expected_count(17) == POOL
 
 
+def test_infobatch_drop_top_excludes_the_highest_cached_losses_first():
+  drop = round(0.25 * POOL)
+  plans = unsharded_plans("infobatch", drop_top=0.25)
+  cache = np.zeros(POOL, np.float32)
+  for epoch, plan in enumerate(plans):
+    kept = np.zeros(POOL, bool)
+    kept[plan.examples()[0]] = True
+    if epoch == 0 or epoch >= 17:  # full epochs keep everything, the tail included
+      assert kept.all()
+    else:
+      tail = np.zeros(POOL, bool)
+      tail[np_hard_order(cache)[:drop]] = True  # ties to the lower id, as rules.pool
+      rest = ~tail
+      below = rest & (cache < cache[rest].mean())
+      assert not kept[tail].any() and kept[rest & ~below].all()
+      np.testing.assert_array_equal(plan.weights, np.where(below & kept, 2.0, 1.0)[plan.indices])
+    trained = plan.examples()[0]
+    cache[trained] = training_losses(epoch)[trained]
+  t = teacher("infobatch", drop_top=0.25)
+  assert t.expected_count(5) == round((POOL - drop) * 0.75) and t.expected_count(17) == POOL
+
+
+@pytest.mark.parametrize("kind", ["loss", "relative_loss"])
+def test_infobatch_prunes_by_its_score_kind(kind):
+  t = teacher("infobatch", score_kind=kind)
+  assert (t.score_kind, t.reads) == (kind, (kind,))
+
+
 def test_nint_mixes_ntk_residual_and_random_picks():
   plans = unsharded_plans("nint")
   share = 0.3 * math.exp(-1)  # NINT's 0.3 exp(floor(-c / 10)) for selections c = 1 .. 19
@@ -172,6 +200,10 @@ def test_nint_share_decays_as_the_released_sampler():
     (lambda: selection.make_teacher("int", pool_size=9, total_epochs=3, cycles=3),
      "allowed overrides"),
     (lambda: selection.make_teacher("infobatch", pool_size=9, total_epochs=3, prune=1.0), "prune"),
+    (lambda: selection.make_teacher("infobatch", pool_size=9, total_epochs=3, drop_top=1.0),
+     "drop_top"),
+    (lambda: selection.make_teacher("infobatch", pool_size=9, total_epochs=3, score_kind="ntk"),
+     "score_kind"),
     (lambda: selection.make_teacher("random_subset", pool_size=9, total_epochs=3, like="infobatch"),
      "like"),
     (lambda: selection.make_teacher("random_subset", pool_size=9, total_epochs=3, method="hard"),

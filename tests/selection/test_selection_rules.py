@@ -72,6 +72,19 @@ def test_unbiased_prune_drops_only_below_mean_and_reweights():
   np.testing.assert_array_equal(weights, np.where(below & kept, 2.0, 1.0))
 
 
+def test_unbiased_prune_never_keeps_the_excluded_and_leaves_them_out_of_the_mean():
+  scores = np.random.default_rng(0).exponential(1.0, 4000).astype(np.float32)
+  seen = np.arange(4000) % 10 != 0
+  excluded = seen & (scores > np.quantile(scores, 0.8))
+  uniform = np.random.default_rng(1).uniform(size=4000).astype(np.float32)
+  kept, weights = map(np.asarray, _jitted("unbiased_prune", prune=0.5)(
+      scores, seen, uniform=uniform, excluded=excluded))
+  assert not kept[excluded].any()
+  below = seen & ~excluded & (scores < scores[seen & ~excluded].mean())  # the mean of the rest
+  np.testing.assert_array_equal(kept, ~excluded & ~(below & (uniform < 0.5)))
+  np.testing.assert_array_equal(weights, np.where(below & kept, 2.0, 1.0))
+
+
 def test_mixed_takes_ntk_then_residual_then_random():
   ntk = jnp.arange(20.0)                        # top NTK: 19, 18, 17
   residual = jnp.where(jnp.arange(20) < 10, 100.0 - jnp.arange(20), 0.0)  # top rest: 0, 1
