@@ -77,8 +77,7 @@ def rerender(task: str, out_dir: str | pathlib.Path) -> dict:
   metric = recorded["summary"]["metric"]
   higher_is_better = recorded["summary"]["higher_is_better"]
   settings = task_settings(task)
-  current = {**settings.candidates, "attent_paper": settings.paper, "attent_best": settings.best,
-             **({"random_subset": settings.random} if settings.random else {})}
+  current = {**settings.candidates, "attent_paper": settings.paper, "attent_best": settings.best}
   for method, teacher in recorded["teachers"].items():
     if method in current and current[method].describe() == teacher["describe"]:
       teacher["why"] = current[method].why  # The same teacher; its reason as the settings now say.
