@@ -200,6 +200,7 @@ _GPT_CANDIDATES = {
     "infobatch_p0.8_final_full0": TeacherChoice("infobatch", {"prune": 0.8, "final_full": 0.0}),
     # InfoBatch on de-biased scores: epoch 0's raw cached losses fall about 3 nats over the epoch,
     # so "below the mean" is mostly "seen late"; relative_loss removes that.
+    "infobatch": _INFOBATCH,
     "infobatch_relative": TeacherChoice("infobatch", {"score_kind": "relative_loss"}),
     "infobatch_relative_final_full0": TeacherChoice("infobatch", {"score_kind": "relative_loss",
                                                                   "final_full": 0.0}),
