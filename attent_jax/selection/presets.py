@@ -267,11 +267,9 @@ def infobatch(n: int, e: int, **overrides) -> Recipe:
     raise ValueError(f"final_full must lie in [0, 1], got {final_full!r}")
   table = timetable.unbiased_pruning(e, float(prune), float(final_full))
   drop = round(_picks(n, {"drop_top": o["drop_top"]}).get("drop_top", 0.0) * n)
-  if not drop:
-    return Recipe(table, recipes.UnbiasedPrune(n * table.ratio, float(prune), kind), score_kind=kind)
   pruned = table.phase == timetable.SELECT
-  drops = np.where(pruned, drop, 0).astype(np.int32)
   counts = np.where(pruned, (n - drop) * table.ratio, n)
+  drops = np.where(pruned, drop, 0).astype(np.int32) if drop else None
   return Recipe(table, recipes.UnbiasedPrune(counts, float(prune), kind, drops=drops),
                 score_kind=kind)
 
