@@ -287,10 +287,10 @@ SETTINGS: dict[str, TaskSettings] = {
             "infobatch_relative_drop0.2": TeacherChoice(
                 "infobatch", {"drop_top": 0.2, "score_kind": "relative_loss"}),
             "infobatch_relative_drop0.2_no_full": _NOISY_INFOBATCH,
-            # Its re-run on three seeds (infobatch_rerun/): the controls beside it, InfoBatch's
-            # defaults and a uniform random half of the pool after a full first epoch (about the
-            # share it trains on; InfoBatch's counts depend on the scores, so `random_like` cannot
-            # copy its timetable).
+            # Its re-run on five seeds (infobatch_rerun/), beside the small-loss rule and two
+            # controls: InfoBatch's defaults and a uniform random half of the pool after a full
+            # first epoch (about the share it trains on; InfoBatch's counts depend on the scores,
+            # so `random_like` cannot copy its timetable).
             "infobatch": _INFOBATCH,
             "random_r0.5": TeacherChoice("random_subset", {
                 "like": "attent_complex", "source": "cached", "ratio_start": 0.5, "ratio_end": 0.5,
