@@ -40,6 +40,11 @@ def _non_finite_leaves(tree) -> list[str]:
           if not _is_finite(leaf)]
 
 
+def _directory(workdir: str | pathlib.Path) -> pathlib.Path:
+  """Where a run's checkpoints live: `workdir/checkpoints`, absolute (as orbax wants)."""
+  return pathlib.Path(workdir).absolute() / "checkpoints"
+
+
 class Checkpointer:
   """Saves and restores training checkpoints under `workdir/checkpoints`.
 
@@ -48,7 +53,7 @@ class Checkpointer:
   """
 
   def __init__(self, workdir: str | pathlib.Path, *, fingerprint: dict[str, Any], max_to_keep: int = 3):
-    self.directory = pathlib.Path(workdir).absolute() / "checkpoints"
+    self.directory = _directory(workdir)
     self.fingerprint = fingerprint
     self._max_to_keep = max_to_keep
     self._manager = self._open()
@@ -117,7 +122,7 @@ class Checkpointer:
 
 def saved_steps(workdir: str | pathlib.Path) -> list[int]:
   """The steps of the checkpoints under `workdir/checkpoints`, oldest first ([] if none)."""
-  directory = pathlib.Path(workdir).absolute() / "checkpoints"
+  directory = _directory(workdir)
   if not directory.is_dir():
     return []
   manager = ocp.CheckpointManager(directory)
@@ -136,9 +141,8 @@ def read_saved(workdir: str | pathlib.Path, step: int | None = None) -> tuple[in
     step = steps[-1]
   if step not in steps:
     which = "no checkpoint" if step is None else f"no checkpoint {step}"
-    raise FileNotFoundError(f"{which} under {pathlib.Path(workdir).absolute() / 'checkpoints'} "
-                            f"(saved: {steps})")
-  path = pathlib.Path(workdir).absolute() / "checkpoints" / str(step) / "state"
+    raise FileNotFoundError(f"{which} under {_directory(workdir)} (saved: {steps})")
+  path = _directory(workdir) / str(step) / "state"
   with ocp.StandardCheckpointer() as checkpointer:
     return step, checkpointer.restore(path)
 

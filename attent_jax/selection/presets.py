@@ -92,15 +92,20 @@ def _ranked(n: int, table: timetable.Timetable, o: dict) -> Recipe:
   return Recipe(table, rule, score_kind=o["score_kind"])
 
 
+def _share(name: str, value) -> float:
+  """`value` as a float in [0, 1) (a share of the pool or of a count), else ValueError naming `name`."""
+  if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+    raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
+  return float(value)
+
+
 def _picks(n: int, o: dict) -> dict:
   """The non-default `_PICKS` options of `o`, validated (classes as a host int32[N] array)."""
   picks = {}
   for name in ("drop_top", "random_share"):
-    value = o.get(name, 0.0)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-      raise ValueError(f"{name} must lie in [0, 1), got {value!r}")
+    value = _share(name, o.get(name, 0.0))
     if value:
-      picks[name] = float(value)
+      picks[name] = value
   if o.get("classes") is not None:
     classes = np.asarray(o["classes"])
     if classes.shape != (n,) or not np.issubdtype(classes.dtype, np.integer) or (
@@ -266,7 +271,7 @@ def infobatch(n: int, e: int, **overrides) -> Recipe:
       0.0 <= final_full <= 1.0):
     raise ValueError(f"final_full must lie in [0, 1], got {final_full!r}")
   table = timetable.unbiased_pruning(e, float(prune), float(final_full))
-  drop = round(_picks(n, {"drop_top": o["drop_top"]}).get("drop_top", 0.0) * n)
+  drop = round(_share("drop_top", o["drop_top"]) * n)
   pruned = table.phase == timetable.SELECT
   counts = np.where(pruned, (n - drop) * table.ratio, n)
   drops = np.where(pruned, drop, 0).astype(np.int32) if drop else None

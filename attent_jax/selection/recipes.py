@@ -87,6 +87,13 @@ def unseen_first(scores: dict, seen: dict, kind: str) -> jax.Array:
   return jnp.where(seen[kind], scores[kind], jnp.inf)
 
 
+def dropped_tail(scores: dict, seen: dict, kind: str, count: jax.Array) -> jax.Array:
+  """bool like the scores: the `count` highest-scored seen examples by `kind` (the likely-mislabelled
+  tail a `drop_top` rule never picks; ties to the lower example id, `rules.pool`)."""
+  tail = jnp.where(seen[kind], scores[kind], -jnp.inf)
+  return seen[kind] & rules.pool(tail, count)
+
+
 def _tables(table: Timetable, count: Callable[[float], tuple]) -> np.ndarray:
   """int32[E, ...]: `count(ratio)` for every epoch of the timetable."""
   return np.array([count(r) for r in table.ratio], np.int32)
@@ -144,8 +151,7 @@ class TopK(Ranked):
     count = jnp.asarray(self.counts)[epoch]
     excluded = None
     if self.drops is not None:
-      tail = jnp.where(seen[self.kind], scores[self.kind], -jnp.inf)
-      excluded = seen[self.kind] & rules.pool(tail, jnp.asarray(self.drops)[epoch])
+      excluded = dropped_tail(scores, seen, self.kind, jnp.asarray(self.drops)[epoch])
       keys = jnp.where(excluded, -jnp.inf, keys)
     if self.randoms is None:
       kept = rules.pool(keys, count)
@@ -313,8 +319,7 @@ class UnbiasedPrune:
   def __call__(self, scores, seen, randomness, epoch):
     excluded = None
     if self.drops is not None:
-      tail = jnp.where(seen[self.kind], scores[self.kind], -jnp.inf)
-      excluded = seen[self.kind] & rules.pool(tail, jnp.asarray(self.drops)[epoch])
+      excluded = dropped_tail(scores, seen, self.kind, jnp.asarray(self.drops)[epoch])
     return rules.unbiased_prune(scores[self.kind], seen[self.kind], self.prune, randomness.uniform,
                                 excluded)
 
