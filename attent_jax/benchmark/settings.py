@@ -130,11 +130,6 @@ def _small_loss(drop_top: float, why: str = "") -> TeacherChoice:
 # The noisy-label tasks' target: at least full data's final accuracy, ahead of the random subset and
 # above the frontier on every seed.
 _NOISY_TARGET = Target(min_saved_pct=0.0, max_final_drop=0.0, beat_random=True, above_frontier=True)
-# The noise filter and InfoBatch at once: every epoch after the first drops the 20% highest de-biased
-# cached losses (the known noise rate), then thins the well-learned half of the rest, reweighted; no
-# full epochs at the end (they would train on the flipped labels again).
-_NOISY_INFOBATCH = TeacherChoice(
-    "infobatch", {"drop_top": 0.2, "score_kind": "relative_loss", "final_full": 0.0})
 _EPOCH_LR = {"train.schedule_over": "epochs"}
 _BALANCED = {"teacher.class_balanced": True}
 
@@ -198,8 +193,10 @@ _GPT_CANDIDATES = {
     "infobatch_p0.8": TeacherChoice("infobatch", {"prune": 0.8}),
     "infobatch_final_full0": TeacherChoice("infobatch", {"final_full": 0.0}),
     "infobatch_p0.8_final_full0": TeacherChoice("infobatch", {"prune": 0.8, "final_full": 0.0}),
-    # InfoBatch on de-biased scores: epoch 0's raw cached losses fall about 3 nats over the epoch,
-    # so "below the mean" is mostly "seen late"; relative_loss removes that.
+    # InfoBatch's defaults beside a fresh frontier, then on de-biased scores: after epoch 0 a raw
+    # cached loss ranks mostly by when it was recorded (rank correlation -0.81 with its step, the
+    # de-biased score's -0.02: benchmarks/score_diagnostics.md), so "below the mean" is mostly
+    # "seen late".
     "infobatch": _INFOBATCH,
     "infobatch_relative": TeacherChoice("infobatch", {"score_kind": "relative_loss"}),
     "infobatch_relative_final_full0": TeacherChoice("infobatch", {"score_kind": "relative_loss",
@@ -286,7 +283,9 @@ SETTINGS: dict[str, TaskSettings] = {
             # InfoBatch on what the filter keeps: the well-learned half thinned, reweighted.
             "infobatch_relative_drop0.2": TeacherChoice(
                 "infobatch", {"drop_top": 0.2, "score_kind": "relative_loss"}),
-            "infobatch_relative_drop0.2_no_full": _NOISY_INFOBATCH,
+            # Without InfoBatch's full last epochs (they would train on the flipped labels again).
+            "infobatch_relative_drop0.2_no_full": TeacherChoice(
+                "infobatch", {"drop_top": 0.2, "score_kind": "relative_loss", "final_full": 0.0}),
             # Its re-run on five seeds (infobatch_rerun/), beside the small-loss rule and two
             # controls: InfoBatch's defaults and a uniform random half of the pool after a full
             # first epoch (about the share it trains on; InfoBatch's counts depend on the scores,
