@@ -21,6 +21,7 @@ from absl import logging
 
 from attent_jax import data as data_lib
 from attent_jax import epoch_schedule
+from attent_jax import eval_cadence
 from attent_jax import kinds
 from attent_jax import lr_floor
 from attent_jax import selection
@@ -87,6 +88,9 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _require(train.schedule_over in epoch_schedule.SCHEDULE_OVER,
            f"config.train.schedule_over must be one of {epoch_schedule.SCHEDULE_OVER}, got "
            f"{train.schedule_over!r}")
+  _require(train.eval_cadence in eval_cadence.CADENCES,
+           f"config.train.eval_cadence must be one of {eval_cadence.CADENCES}, got "
+           f"{train.eval_cadence!r}")
   _require(train.checkpoint_every_steps >= 0, "config.train.checkpoint_every_steps must be >= 0")
   _require(config.data.limit >= 0 and config.data.eval_limit >= 0, "config.data limits must be >= 0")
   _require(config.data.skip >= 0, f"config.data.skip must be >= 0, got {config.data.skip}")

@@ -71,6 +71,9 @@ def base_config() -> ml_collections.ConfigDict:
       log_every_steps=50,
       checkpoint_every_steps=0,    # 0 = at the end of each epoch only.
       eval_every_epochs=1,
+      # "epochs": every eval_every_epochs epochs of the run; "examples": every eval_every_epochs
+      # pool sizes of examples trained, as often per example for a subset run as for full data.
+      eval_cadence="epochs",
       max_to_keep=3,
       stop_after_step=0,           # Checkpoint and stop after this optimizer step (0 = never).
   ))

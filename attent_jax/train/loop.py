@@ -7,7 +7,8 @@ checkpointed so that re-running the same command continues exactly as if never s
   select      teacher.next_epoch -> the plan: which examples, in which order, with which loss weights
   train       the plan's batches through the jitted step (which also records the free, cached losses);
               may stop early on preemption (agreed across processes) or config.train.stop_after_step
-  evaluate    metrics on the eval split (+ linear probe for the MAE), callbacks
+  evaluate    metrics on the eval split (+ linear probe for the MAE) when due (see eval_cadence),
+              callbacks
   checkpoint  params, optimizer, teacher state and the `Position` below
 """
 
@@ -27,6 +28,7 @@ from absl import logging
 
 from attent_jax import checkpoint as checkpoint_lib
 from attent_jax import distributed
+from attent_jax import eval_cadence
 from attent_jax import experiment as experiment_lib
 from attent_jax import metrics as metrics_lib
 from attent_jax import sharding as sharding_lib
@@ -179,7 +181,9 @@ def run(config: ml_collections.ConfigDict, workdir: str | pathlib.Path, *,
 
         record = _epoch_record(plan, state, position)
         last = position.epoch + 1 == train.epochs
-        if (position.epoch + 1) % train.eval_every_epochs == 0 or last:
+        if eval_cadence.due(train.eval_cadence, train.eval_every_epochs, epochs_done=position.epoch,
+                            examples_before=sum(r["examples"] for r in position.history),
+                            examples=record["examples"], pool_size=exp.train_pool.size, last=last):
           with clock.measure("eval"):
             record.update({f"eval/{k}": v for k, v in phases.evaluate(exp, steps, state).items()})
         params = exp.task.combine(state.params, state.frozen)
