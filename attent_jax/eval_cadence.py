@@ -12,6 +12,12 @@ from __future__ import annotations
 CADENCES = ("epochs", "examples")
 
 
+def check(cadence: str) -> None:
+  """ValueError naming config.train.eval_cadence unless `cadence` is one of CADENCES."""
+  if cadence not in CADENCES:
+    raise ValueError(f"config.train.eval_cadence must be one of {CADENCES}, got {cadence!r}")
+
+
 def due(cadence: str, every: int, *, epochs_done: int, examples_before: int, examples: int,
         pool_size: int, last: bool) -> bool:
   """Whether the epoch just trained ends with an evaluation.
@@ -19,8 +25,7 @@ def due(cadence: str, every: int, *, epochs_done: int, examples_before: int, exa
   epochs_done: epochs finished before this one; examples_before: the examples they trained;
   examples: this epoch's; pool_size: the examples of one full-data epoch; last: the run's last epoch.
   """
-  if cadence not in CADENCES:
-    raise ValueError(f"config.train.eval_cadence must be one of {CADENCES}, got {cadence!r}")
+  check(cadence)
   if last:
     return True
   if cadence == "epochs":

@@ -88,9 +88,7 @@ def validate(config: ml_collections.ConfigDict) -> None:
   _require(train.schedule_over in epoch_schedule.SCHEDULE_OVER,
            f"config.train.schedule_over must be one of {epoch_schedule.SCHEDULE_OVER}, got "
            f"{train.schedule_over!r}")
-  _require(train.eval_cadence in eval_cadence.CADENCES,
-           f"config.train.eval_cadence must be one of {eval_cadence.CADENCES}, got "
-           f"{train.eval_cadence!r}")
+  eval_cadence.check(train.eval_cadence)
   _require(train.checkpoint_every_steps >= 0, "config.train.checkpoint_every_steps must be >= 0")
   _require(config.data.limit >= 0 and config.data.eval_limit >= 0, "config.data limits must be >= 0")
   _require(config.data.skip >= 0, f"config.data.skip must be >= 0, got {config.data.skip}")

@@ -237,9 +237,10 @@ SETTINGS: dict[str, TaskSettings] = {
     # 2-core machine runs. The frontier adds budgets of 6, 8 and 10 epochs, so that teachers of low
     # ratios fall inside it, between budgets two epochs apart: between 6 and 12 epochs full data's
     # accuracy still climbs steeply and bends, and a straight line between budgets six epochs apart
-    # lies below the curve, to the credit of any run that ends between them. Evaluating the 10,000 test images takes about half a second, as long as training
-    # about 2,700 images: a teacher's run evaluates after every 10,000 examples trained, as full data does
-    # (eval_cadence "examples"), not after each of its smaller epochs.
+    # lies below the curve, to the credit of any run that ends between them. Evaluating the 10,000
+    # test images takes about half a second, as long as training about 2,700 images: a teacher's run
+    # evaluates after every 10,000 examples trained, as full data does (eval_cadence "examples"),
+    # not after each of its smaller epochs.
     "vit_fashion_mnist_converged": TaskSettings(
         config="vit_fashion_mnist",
         config_overrides={"data.limit": 10000, "train.epochs": 24, "train.eval_cadence": "examples"},

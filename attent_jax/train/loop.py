@@ -48,7 +48,7 @@ __all__ = ["Callback", "NonFiniteLossError", "Position", "RunResult", "run"]
 class RunResult:
   params: Any
   apply_fn: Callable
-  history: list[dict]        # One record per epoch: step, examples, wall-clock split; metrics if evaluated.
+  history: list[dict]        # One record per epoch: step, examples, time split; metrics if evaluated.
   timers: dict[str, float]
   workdir: pathlib.Path
   preempted: bool = False
